@@ -1,0 +1,36 @@
+-- 00_schemas.sql: every schema of the CryptoPi database, and the helpers every pack shares.
+-- Re-runnable: every object is guarded. No begin/commit: migrate() gives each pack a transaction.
+
+create schema if not exists util;
+create schema if not exists settings;
+create schema if not exists market;
+create schema if not exists docs;
+create schema if not exists wallet;
+create schema if not exists matrices;
+create schema if not exists str_aux;
+create schema if not exists ingest;
+create schema if not exists cin_aux;
+create schema if not exists mea_dynamics;
+create schema if not exists mea;
+create schema if not exists ops;
+create schema if not exists auth;
+create schema if not exists ext;
+create schema if not exists strategy_aux;
+create schema if not exists debug;
+
+-- Keeps `updated_at` true on every update: attached to every table that has the column.
+create or replace function util.touch_updated_at() returns trigger
+language plpgsql
+set search_path = pg_catalog
+as $$
+begin
+  new.updated_at := now();
+  return new;
+end;
+$$;
+
+-- Epoch milliseconds to timestamptz, the one conversion every pack uses for ms inputs.
+create or replace function util.ms_to_ts(p_ms bigint) returns timestamptz
+language sql immutable strict parallel safe
+set search_path = pg_catalog
+as $$ select timestamptz 'epoch' + p_ms * interval '1 millisecond' $$;

@@ -1,0 +1,204 @@
+/**
+ * The helpers every module function uses: validate input (`parseInput`), run SQL with PostgreSQL
+ * errors mapped to the SDK's classes (`run`), and parse rows on the way out (`parseOne`, `parseRows`).
+ */
+import type { z } from 'zod';
+import {
+  AuthError,
+  ConflictError,
+  type Issue,
+  IntegrityError,
+  NotFoundError,
+  type PgFacts,
+  ValidationError,
+} from './errors.js';
+
+/** The fields of a postgres.js `PostgresError` that we read. */
+interface PgErrorLike {
+  name: string;
+  code: string;
+  message: string;
+  detail?: string;
+  constraint_name?: string;
+  table_name?: string;
+  column_name?: string;
+  schema_name?: string;
+}
+
+/** True for an error PostgreSQL raised (postgres.js `PostgresError`). */
+export function isPgError(e: unknown): e is PgErrorLike {
+  return (
+    e instanceof Error && e.name === 'PostgresError' && typeof (e as { code?: unknown }).code === 'string'
+  );
+}
+
+function toIssues(error: z.ZodError): Issue[] {
+  return error.issues.map((i) => ({
+    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+    message: i.message,
+  }));
+}
+
+/**
+ * Validates an input with its zod schema before any SQL is built.
+ * @throws ValidationError listing every issue; nothing is sent
+ */
+export function parseInput<S extends z.ZodType>(operation: string, schema: S, input: unknown): z.output<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) throw new ValidationError(operation, toIssues(r.error));
+  return r.data;
+}
+
+/** Column names from a PostgreSQL detail such as `Key (series_id, ts)=(…) already exists.` (values dropped). */
+function keyColumns(detail: string | undefined): string[] {
+  const m = detail && /^Key \(([^)]*)\)=/.exec(detail);
+  return m?.[1] ? m[1].split(',').map((c) => c.trim().replace(/^"|"$/g, '')) : [];
+}
+
+function facts(e: PgErrorLike): PgFacts {
+  return {
+    sqlstate: e.code,
+    detail: e.detail,
+    constraint: e.constraint_name,
+    table: e.table_name,
+    column: e.column_name,
+    schema: e.schema_name,
+  };
+}
+
+/**
+ * Maps a PostgreSQL error to the SDK's classes; anything unmapped is returned untouched.
+ * One table for the whole SDK: callers branch on the class, the SQLSTATE stays on the error.
+ */
+export function mapPgError(operation: string, e: unknown): unknown {
+  if (!isPgError(e)) return e;
+  const f = facts(e);
+  const code = e.code;
+  const table = e.schema_name && e.table_name ? `${e.schema_name}.${e.table_name}` : e.table_name;
+  switch (code) {
+    case '23505':
+    case '23P01':
+      return new ConflictError(
+        operation,
+        {
+          sqlstate: code,
+          constraint: e.constraint_name,
+          table,
+          columns: keyColumns(e.detail),
+          detail: e.detail,
+        },
+        { cause: e },
+      );
+    case '40001':
+    case '40P01':
+      return new ConflictError(operation, { sqlstate: code, table }, { cause: e });
+    case '23503': {
+      const cols = keyColumns(e.detail);
+      const still = e.detail?.includes('still referenced');
+      const message = still
+        ? `is still referenced (${e.constraint_name ?? 'foreign key'})`
+        : `refers to a row that does not exist (${e.constraint_name ?? 'foreign key'})`;
+      return new ValidationError(operation, [{ path: cols, message }], { cause: e, facts: f });
+    }
+    case '23514':
+      return new ValidationError(
+        operation,
+        [{ path: [], message: `violates check ${e.constraint_name ?? ''}`.trim() }],
+        { cause: e, facts: f },
+      );
+    case '23502':
+      return new ValidationError(
+        operation,
+        [{ path: e.column_name ? [e.column_name] : [], message: 'must not be null' }],
+        { cause: e, facts: f },
+      );
+    case 'P0002':
+      return new NotFoundError(operation, e.message, { cause: e });
+    case '28000':
+    case '28P01':
+      return new AuthError(operation, 'unknown', { cause: e });
+    case '42501':
+      return new AuthError(operation, 'forbidden', { cause: e });
+    default:
+      // class 22 (data exception): a bad value reached the database (e.g. our functions' errcode 22023)
+      if (code.startsWith('22')) {
+        return new ValidationError(operation, [{ path: [], message: e.message }], { cause: e, facts: f });
+      }
+      return e;
+  }
+}
+
+/** Awaits a query, mapping PostgreSQL errors to the SDK's classes (see `mapPgError`). */
+export async function run<T>(operation: string, query: PromiseLike<T>): Promise<T> {
+  try {
+    return await query;
+  } catch (e) {
+    throw mapPgError(operation, e);
+  }
+}
+
+function rowIssues(error: z.ZodError, row: unknown, index: number | undefined): Issue[] {
+  return error.issues.map((i) => {
+    const path = i.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    const column = path[0];
+    let value: unknown;
+    if (row !== null && typeof row === 'object' && column !== undefined)
+      value = (row as Record<string, unknown>)[column as string];
+    let shown: string;
+    try {
+      shown = value instanceof Date ? value.toISOString() : (JSON.stringify(value) ?? String(value));
+    } catch {
+      shown = String(value);
+    }
+    const at = index === undefined ? '' : `row ${index}: `;
+    return {
+      path: index === undefined ? path : [index, ...path],
+      message: `${at}${i.message} (value ${shown.slice(0, 60)})`,
+    };
+  });
+}
+
+/** Parses one row; a mismatch is an IntegrityError naming the column and the value. */
+export function parseRow<S extends z.ZodType>(
+  source: string,
+  schema: S,
+  row: unknown,
+  index?: number,
+): z.output<S> {
+  const r = schema.safeParse(row);
+  if (!r.success) throw new IntegrityError(source, rowIssues(r.error, row, index));
+  return r.data;
+}
+
+/** Parses every row (schemas are defined once, at module scope). */
+export function parseRows<S extends z.ZodType>(
+  source: string,
+  schema: S,
+  rows: readonly unknown[],
+): z.output<S>[] {
+  const out = new Array<z.output<S>>(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = parseRow(source, schema, rows[i], i);
+  return out;
+}
+
+/** Parses the single row a procedure must return; none or several is an IntegrityError. */
+export function parseOne<S extends z.ZodType>(
+  source: string,
+  schema: S,
+  rows: readonly unknown[],
+): z.output<S> {
+  if (rows.length !== 1) {
+    throw new IntegrityError(source, [{ path: [], message: `expected exactly one row, got ${rows.length}` }]);
+  }
+  return parseRow(source, schema, rows[0]);
+}
+
+/** Parses zero or one row: `null` when there is none. */
+export function parseMaybe<S extends z.ZodType>(
+  source: string,
+  schema: S,
+  rows: readonly unknown[],
+): z.output<S> | null {
+  if (rows.length === 0) return null;
+  return parseOne(source, schema, rows);
+}

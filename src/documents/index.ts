@@ -1,0 +1,2 @@
+// The documents module: filled in by its issue.
+export {};

@@ -1,0 +1,2 @@
+// The ingest module: filled in by its issue.
+export {};

@@ -1,0 +1,2 @@
+// The market module: filled in by its issue.
+export {};

@@ -1,0 +1,284 @@
+/**
+ * migrate(), plan(), status(), verify(): apply the shipped packs in numeric order, each in its own
+ * transaction under one advisory lock, recorded in a ledger (see ledger.ts).
+ */
+import { MigrationError, type PackResult } from '../core/errors.js';
+import { inTransaction, type Logger, type Queryable } from '../core/queryable.js';
+import { packFailure } from './failure.js';
+import { bootstrapLedger, type LedgerEntry, lock, readLedger, recordApplied } from './ledger.js';
+import { loadPacks, type Pack, type PackSelection, sdkVersion, sha256 } from './packs.js';
+import { splitStatements } from './split.js';
+import { type Step, steps as shippedSteps } from './steps.js';
+
+export { LEDGER_SCHEMA, MIGRATE_LOCK_KEY } from './ledger.js';
+export {
+  defaultPacksDir,
+  loadPacks,
+  type Pack,
+  type PackSelection,
+  packageRoot,
+  sdkVersion,
+} from './packs.js';
+export { splitStatements, type Statement } from './split.js';
+export type { Step } from './steps.js';
+
+/** A progress event: a pack or step starts, or is done (with its result). */
+export type MigrationProgress =
+  | { phase: 'start'; name: string; kind: 'pack' | 'step'; reason: 'new' | 'changed' }
+  | { phase: 'done'; result: PackResult };
+
+export interface MigrateOptions extends PackSelection {
+  /** Folder of packs (default: the packs shipped in this package's `ddl/`). */
+  packsDir?: string | undefined;
+  /** One-off steps (default: the shipped `steps`). */
+  steps?: readonly Step[] | undefined;
+  onProgress?: ((event: MigrationProgress) => void) | undefined;
+  logger?: Logger | undefined;
+}
+
+/** What `migrate()` did: one result per pack and step, in order. */
+export interface MigrationReport {
+  results: PackResult[];
+  applied: string[];
+  unchanged: string[];
+  durationMs: number;
+}
+
+/** The state of one pack or step against the database. */
+export interface PackStatus {
+  name: string;
+  kind: 'pack' | 'step';
+  state: 'applied' | 'pending' | 'changed' | 'unknown';
+  checksum: string | undefined;
+  appliedChecksum: string | undefined;
+  appliedAt: Date | undefined;
+  sdkVersion: string | undefined;
+}
+
+interface Unit {
+  name: string;
+  kind: 'pack' | 'step';
+  checksum: string;
+  pack?: Pack;
+  step?: Step;
+}
+
+/** Packs in order, each followed by the steps that run after it. */
+function units(options: MigrateOptions): Unit[] {
+  const packs = loadPacks(options.packsDir, options);
+  const all = options.steps ?? shippedSteps;
+  const names = new Set(loadPacks(options.packsDir).map((p) => p.name));
+  for (const s of all) {
+    if (!names.has(s.after)) throw new Error(`cryptopi-db: step ${s.id} runs after unknown pack ${s.after}`);
+  }
+  const out: Unit[] = [];
+  for (const pack of packs) {
+    out.push({ name: pack.name, kind: 'pack', checksum: pack.checksum, pack });
+    for (const step of all.filter((s) => s.after === pack.name).sort((a, b) => a.id.localeCompare(b.id))) {
+      out.push({ name: step.id, kind: 'step', checksum: sha256(`${step.id}\n${step.description}`), step });
+    }
+  }
+  return out;
+}
+
+/** pending / changed / applied, by the ledger. A step is never "changed": it ran once. */
+function stateOf(unit: Unit, entry: LedgerEntry | undefined): PackStatus['state'] {
+  if (!entry) return 'pending';
+  if (unit.kind === 'step') return 'applied';
+  return entry.checksum === unit.checksum ? 'applied' : 'changed';
+}
+
+async function applyPack(tx: Queryable, pack: Pack, results: PackResult[]): Promise<void> {
+  await tx.unsafe('set local client_min_messages = warning');
+  const statements = splitStatements(pack.text);
+  for (let i = 0; i < statements.length; i++) {
+    const stmt = statements[i]!;
+    try {
+      await tx.unsafe(stmt.text);
+    } catch (e) {
+      throw packFailure(pack, stmt, i, e, results);
+    }
+  }
+}
+
+/**
+ * Applies every new or changed pack (and pending step) in order and returns a report.
+ *
+ * Each pack runs in its own transaction holding a transaction-level advisory lock, and re-reads the
+ * ledger after taking it: many processes may migrate at once and each pack is applied exactly once.
+ * A pack whose checksum changed is applied again (packs are idempotent).
+ * @throws MigrationError naming the pack, statement, line and SQLSTATE; earlier packs stay applied,
+ * the failed one leaves nothing behind
+ */
+export async function migrate(sql: Queryable, options: MigrateOptions = {}): Promise<MigrationReport> {
+  const started = performance.now();
+  const plan = units(options);
+  const version = sdkVersion();
+  await inTransaction(sql, async (tx) => {
+    await lock(tx);
+    await bootstrapLedger(tx);
+  });
+  // A first look without the lock; every candidate is checked again under it.
+  const seen = await readLedger(sql);
+  const results: PackResult[] = plan.map((u) => ({
+    name: u.name,
+    kind: u.kind,
+    outcome: 'not-run',
+    durationMs: 0,
+  }));
+  for (let i = 0; i < plan.length; i++) {
+    const unit = plan[i]!;
+    const result = results[i]!;
+    if (stateOf(unit, seen.get(unit.name)) === 'applied') {
+      result.outcome = 'unchanged';
+      options.onProgress?.({ phase: 'done', result: { ...result } });
+      continue;
+    }
+    const t0 = performance.now();
+    try {
+      await inTransaction(sql, async (tx) => {
+        await lock(tx);
+        const entry = (await readLedger(tx, [unit.name])).get(unit.name);
+        const state = stateOf(unit, entry);
+        if (state === 'applied') {
+          result.outcome = 'unchanged';
+          return;
+        }
+        const reason = state === 'changed' ? 'changed' : 'new';
+        options.onProgress?.({ phase: 'start', name: unit.name, kind: unit.kind, reason });
+        options.logger?.info?.(`applying ${unit.name}`, { reason });
+        if (unit.pack) await applyPack(tx, unit.pack, results);
+        else if (unit.step) {
+          try {
+            await unit.step.up(tx);
+          } catch (e) {
+            const m = e instanceof Error ? e.message : String(e);
+            throw new MigrationError(
+              `step ${unit.name}: ${m}`,
+              {
+                pack: unit.name,
+                statement: undefined,
+                line: undefined,
+                column: undefined,
+                sqlstate: (e as { code?: string }).code,
+                snippet: undefined,
+              },
+              results,
+              { cause: e },
+            );
+          }
+        }
+        const durationMs = Math.round(performance.now() - t0);
+        await recordApplied(tx, {
+          name: unit.name,
+          kind: unit.kind,
+          checksum: unit.checksum,
+          sdkVersion: version,
+          durationMs,
+          reason,
+        });
+        result.outcome = 'applied';
+        result.reason = reason;
+      });
+    } catch (e) {
+      result.outcome = 'failed';
+      result.durationMs = Math.round(performance.now() - t0);
+      options.onProgress?.({ phase: 'done', result: { ...result } });
+      if (e instanceof MigrationError) throw e;
+      const pack = unit.pack ?? { name: unit.name, order: 0, file: '', text: '', checksum: unit.checksum };
+      throw packFailure(pack, undefined, undefined, e, results);
+    }
+    result.durationMs = Math.round(performance.now() - t0);
+    options.onProgress?.({ phase: 'done', result: { ...result } });
+  }
+  return {
+    results,
+    applied: results.filter((r) => r.outcome === 'applied').map((r) => r.name),
+    unchanged: results.filter((r) => r.outcome === 'unchanged').map((r) => r.name),
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/**
+ * Every shipped pack and step against the ledger (`applied`, `pending`, `changed`), plus ledger
+ * entries this SDK no longer ships (`unknown`). Executes nothing.
+ */
+export async function status(
+  sql: Queryable,
+  options: Omit<MigrateOptions, 'onProgress'> = {},
+): Promise<PackStatus[]> {
+  const plan = units(options);
+  const ledger = await readLedger(sql);
+  const out: PackStatus[] = plan.map((u) => {
+    const e = ledger.get(u.name);
+    return {
+      name: u.name,
+      kind: u.kind,
+      state: stateOf(u, e),
+      checksum: u.checksum,
+      appliedChecksum: e?.checksum,
+      appliedAt: e?.appliedAt,
+      sdkVersion: e?.sdkVersion,
+    };
+  });
+  const shipped = new Set(units({ ...options, include: undefined, exclude: undefined }).map((u) => u.name));
+  for (const e of ledger.values()) {
+    if (!shipped.has(e.name)) {
+      out.push({
+        name: e.name,
+        kind: e.kind,
+        state: 'unknown',
+        checksum: undefined,
+        appliedChecksum: e.checksum,
+        appliedAt: e.appliedAt,
+        sdkVersion: e.sdkVersion,
+      });
+    }
+  }
+  return out;
+}
+
+/** What `migrate()` would run now (pending and changed packs and steps), executing nothing. */
+export async function plan(
+  sql: Queryable,
+  options: Omit<MigrateOptions, 'onProgress'> = {},
+): Promise<PackStatus[]> {
+  return (await status(sql, options)).filter((s) => s.state === 'pending' || s.state === 'changed');
+}
+
+/**
+ * Checks that the database holds exactly the shipped DDL: returns the status when it does.
+ * @throws MigrationError when a pack's applied checksum differs from the shipped one, or a pack is pending
+ */
+export async function verify(
+  sql: Queryable,
+  options: Omit<MigrateOptions, 'onProgress'> = {},
+): Promise<PackStatus[]> {
+  const all = await status(sql, options);
+  const bad = all.filter((s) => s.state === 'changed' || s.state === 'pending');
+  if (bad.length > 0) {
+    const first = bad[0]!;
+    const list = bad.map((s) => `${s.name} (${s.state})`).join(', ');
+    const results: PackResult[] = all
+      .filter((s) => s.state !== 'unknown')
+      .map((s) => ({
+        name: s.name,
+        kind: s.kind,
+        outcome: s.state === 'applied' ? 'unchanged' : 'not-run',
+        durationMs: 0,
+      }));
+    throw new MigrationError(
+      `verify: the database does not match the shipped DDL: ${list}`,
+      {
+        pack: first.name,
+        statement: undefined,
+        line: undefined,
+        column: undefined,
+        sqlstate: undefined,
+        snippet: undefined,
+      },
+      results,
+    );
+  }
+  return all;
+}

@@ -1,0 +1,101 @@
+/** The ledger: which pack (or one-off step) was applied, with what text, by whom, when. */
+import type { Queryable } from '../core/queryable.js';
+
+/** The schema that holds the ledger; nothing else lives there. */
+export const LEDGER_SCHEMA = 'cryptopi_migrate';
+
+/**
+ * Every migrating transaction takes this transaction-level advisory lock first, so that many
+ * processes may call `migrate()` at once: they queue, re-read the ledger, and each pack runs once.
+ */
+export const MIGRATE_LOCK_KEY = 7_384_129_051_172_301n;
+
+const BOOTSTRAP = `
+create schema if not exists ${LEDGER_SCHEMA};
+create table if not exists ${LEDGER_SCHEMA}.ledger (
+  name        text primary key,
+  kind        text not null check (kind in ('pack', 'step')),
+  checksum    text not null,
+  sdk_version text not null,
+  applied_at  timestamptz not null default now(),
+  duration_ms integer not null check (duration_ms >= 0),
+  applied_by  text not null default current_user,
+  apply_count integer not null default 1 check (apply_count > 0)
+);
+create table if not exists ${LEDGER_SCHEMA}.history (
+  id          bigint generated always as identity primary key,
+  name        text not null,
+  kind        text not null check (kind in ('pack', 'step')),
+  checksum    text not null,
+  sdk_version text not null,
+  reason      text not null check (reason in ('new', 'changed')),
+  applied_at  timestamptz not null default now(),
+  duration_ms integer not null,
+  applied_by  text not null default current_user
+);
+`;
+
+/** A ledger row as the SDK reads it. */
+export interface LedgerEntry {
+  name: string;
+  kind: 'pack' | 'step';
+  checksum: string;
+  sdkVersion: string;
+  appliedAt: Date;
+  durationMs: number;
+  appliedBy: string;
+  applyCount: number;
+}
+
+export async function lock(tx: Queryable): Promise<void> {
+  await tx`select pg_advisory_xact_lock(${MIGRATE_LOCK_KEY.toString()}::bigint)`;
+}
+
+/** Creates the ledger when missing (inside the caller's locked transaction). */
+export async function bootstrapLedger(tx: Queryable): Promise<void> {
+  await tx.unsafe('set local client_min_messages = warning');
+  await tx.unsafe(BOOTSTRAP);
+}
+
+export async function ledgerExists(sql: Queryable): Promise<boolean> {
+  const [row] = await sql`select to_regclass(${`${LEDGER_SCHEMA}.ledger`}) is not null as "exists"`;
+  return row?.exists === true;
+}
+
+/** Every ledger row by name; empty when the ledger does not exist yet. */
+export async function readLedger(
+  sql: Queryable,
+  names?: readonly string[],
+): Promise<Map<string, LedgerEntry>> {
+  if (!(await ledgerExists(sql))) return new Map();
+  const rows = await sql<LedgerEntry[]>`
+    select name, kind, checksum, sdk_version as "sdkVersion", applied_at as "appliedAt",
+           duration_ms as "durationMs", applied_by as "appliedBy", apply_count as "applyCount"
+    from ${sql(LEDGER_SCHEMA)}.ledger
+    ${names ? sql`where name = any(${sql.array(names as string[])})` : sql``}
+    order by name`;
+  return new Map(rows.map((r) => [r.name, r]));
+}
+
+export async function recordApplied(
+  tx: Queryable,
+  entry: {
+    name: string;
+    kind: 'pack' | 'step';
+    checksum: string;
+    sdkVersion: string;
+    durationMs: number;
+    reason: 'new' | 'changed';
+  },
+): Promise<void> {
+  const { name, kind, checksum, sdkVersion, durationMs, reason } = entry;
+  await tx`
+    insert into ${tx(LEDGER_SCHEMA)}.ledger as l (name, kind, checksum, sdk_version, duration_ms)
+    values (${name}, ${kind}, ${checksum}, ${sdkVersion}, ${durationMs})
+    on conflict (name) do update set checksum = excluded.checksum, sdk_version = excluded.sdk_version,
+      applied_at = now(), duration_ms = excluded.duration_ms, applied_by = current_user,
+      apply_count = l.apply_count + 1`;
+  await tx`
+    insert into ${tx(LEDGER_SCHEMA)}.history (name, kind, checksum, sdk_version, reason, duration_ms)
+    values (${name}, ${kind}, ${checksum}, ${sdkVersion}, ${reason}, ${durationMs})`;
+}

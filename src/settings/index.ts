@@ -1,0 +1,2 @@
+// The settings module: filled in by its issue.
+export {};

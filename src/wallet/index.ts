@@ -1,0 +1,2 @@
+// The wallet module: filled in by its issue.
+export {};
