@@ -1,0 +1,230 @@
+import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MigrationError } from '../src/core/errors.js';
+import { defaultPacksDir, loadPacks, migrate, plan, type Step, status, verify } from '../src/migrate/index.js';
+import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
+
+const shipped = loadPacks().map((p) => p.name);
+const open: TestDatabase[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((d) => d.close()));
+});
+
+/** An empty database of its own (not the migrated template). */
+async function empty(): Promise<TestDatabase> {
+  const db = await startTestDatabase({ migrate: false });
+  open.push(db);
+  return db;
+}
+
+/** A copy of the shipped packs, plus extra files, in a temporary folder. */
+function packsCopy(extra: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cryptopi-packs-'));
+  for (const f of readdirSync(defaultPacksDir())) copyFileSync(join(defaultPacksDir(), f), join(dir, f));
+  for (const [name, text] of Object.entries(extra)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const ledger = (db: TestDatabase) =>
+  db.sql`select name, kind, checksum, sdk_version, applied_at, apply_count from cryptopi_migrate.ledger order by name`;
+const history = (db: TestDatabase) =>
+  db.sql`select name, reason from cryptopi_migrate.history order by id`;
+
+describe('migrate', () => {
+  it('applies every pack on a fresh database, in order, and records each in the ledger', async () => {
+    const db = await empty();
+    const events: string[] = [];
+    const report = await migrate(db.sql, {
+      onProgress: (e) => events.push(e.phase === 'start' ? `start ${e.name}` : `${e.result.outcome} ${e.result.name}`),
+    });
+    expect(report.applied).toEqual(shipped);
+    expect(report.unchanged).toEqual([]);
+    expect(report.results.map((r) => [r.name, r.outcome, r.reason])).toEqual(shipped.map((n) => [n, 'applied', 'new']));
+    expect(events).toEqual(shipped.flatMap((n) => [`start ${n}`, `applied ${n}`]));
+    const rows = await ledger(db);
+    expect(rows.map((r) => [r.name, r.kind, r.checksum, r.apply_count])).toEqual(
+      loadPacks().map((p) => [p.name, 'pack', p.checksum, 1]),
+    );
+    const schemas = await db.sql`select nspname from pg_namespace where nspname in ('util', 'settings', 'market', 'debug') order by 1`;
+    expect(schemas.map((r) => r.nspname)).toEqual(['debug', 'market', 'settings', 'util']);
+  });
+
+  it('a rerun applies nothing and leaves the ledger unchanged', async () => {
+    const db = await empty();
+    await migrate(db.sql);
+    const before = await ledger(db);
+    const report = await migrate(db.sql);
+    expect(report.applied).toEqual([]);
+    expect(report.unchanged).toEqual(shipped);
+    expect(await ledger(db)).toEqual(before);
+    expect(await history(db)).toHaveLength(shipped.length);
+  });
+
+  it('re-applies an edited pack, records it, and verify() reports the drift until then', async () => {
+    const db = await empty();
+    const dir = packsCopy();
+    await migrate(db.sql, { packsDir: dir });
+    appendFileSync(join(dir, '00_schemas.sql'), "\ncomment on schema util is 'edited';\n");
+    expect((await status(db.sql, { packsDir: dir })).find((s) => s.name === '00_schemas')?.state).toBe('changed');
+    const err = await verify(db.sql, { packsDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect((err as MigrationError).pack).toBe('00_schemas');
+    expect((await plan(db.sql, { packsDir: dir })).map((s) => [s.name, s.state])).toEqual([['00_schemas', 'changed']]);
+
+    const report = await migrate(db.sql, { packsDir: dir });
+    expect(report.applied).toEqual(['00_schemas']);
+    expect(report.results[0]).toMatchObject({ name: '00_schemas', outcome: 'applied', reason: 'changed' });
+    const [row] = await db.sql`select checksum, apply_count from cryptopi_migrate.ledger where name = '00_schemas'`;
+    expect(row).toEqual({ checksum: loadPacks(dir)[0]!.checksum, apply_count: 2 });
+    expect((await history(db)).filter((h) => h.name === '00_schemas').map((h) => h.reason)).toEqual(['new', 'changed']);
+    const [c] = await db.sql`select obj_description('util'::regnamespace) as comment`;
+    expect(c?.comment).toBe('edited');
+    expect((await verify(db.sql, { packsDir: dir })).every((s) => s.state === 'applied')).toBe(true);
+  });
+
+  it('8 concurrent migrate() calls on separate connections all succeed and apply each pack once', async () => {
+    const db = await empty();
+    const conns = Array.from({ length: 8 }, () => postgres(db.url, { max: 1, onnotice: () => {} }));
+    try {
+      const reports = await Promise.all(conns.map((c) => migrate(c)));
+      const appliedCounts = new Map<string, number>();
+      for (const r of reports) for (const n of r.applied) appliedCounts.set(n, (appliedCounts.get(n) ?? 0) + 1);
+      expect([...appliedCounts.entries()].sort()).toEqual(shipped.map((n) => [n, 1]));
+      for (const r of reports) expect(r.results.every((x) => x.outcome === 'applied' || x.outcome === 'unchanged')).toBe(true);
+      expect((await history(db)).map((h) => h.name)).toEqual(shipped);
+    } finally {
+      await Promise.all(conns.map((c) => c.end()));
+    }
+  });
+
+  it('plan() on a fresh database lists every pack and executes nothing', async () => {
+    const db = await empty();
+    expect((await plan(db.sql)).map((s) => [s.name, s.state])).toEqual(shipped.map((n) => [n, 'pending']));
+    const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none, to_regnamespace('settings') is null as none2`;
+    expect(r).toEqual({ none: true, none2: true });
+  });
+
+  it('include / exclude select packs by name or schema name', async () => {
+    const db = await empty();
+    expect((await migrate(db.sql, { include: ['00_schemas'] })).applied).toEqual(['00_schemas']);
+    expect((await migrate(db.sql, { exclude: ['extensions'] })).applied).toEqual(
+      shipped.filter((n) => n !== '00_schemas' && n !== '01_extensions'),
+    );
+    expect((await status(db.sql)).find((s) => s.name === '01_extensions')?.state).toBe('pending');
+  });
+});
+
+describe('a failing pack', () => {
+  const broken = (text: string) => packsCopy({ '02_broken.sql': text });
+  const failure = async (db: TestDatabase, dir: string) => {
+    const err = await migrate(db.sql, { packsDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    return err as MigrationError;
+  };
+
+  it('names the pack, statement, line and column, leaves earlier packs applied and nothing of itself', async () => {
+    const db = await empty();
+    const dir = broken(
+      ['-- a pack with a typo', 'create table util.broken_first (id int);', '', 'select relname,', '       nope', '  from pg_class;', ''].join('\n'),
+    );
+    const err = await failure(db, dir);
+    expect({ pack: err.pack, statement: err.statement, line: err.line, column: err.column, sqlstate: err.sqlstate }).toEqual({
+      pack: '02_broken', statement: 2, line: 5, column: 8, sqlstate: '42703',
+    });
+    expect(err.message.split('\n')).toEqual([
+      '02_broken.sql statement 2, line 5 column 8: 42703 column "nope" does not exist',
+      '3 | ',
+      '4 | select relname,',
+      '5 |        nope',
+      '  |        ^',
+    ]);
+    expect(err.results.map((r) => [r.name, r.outcome])).toEqual([
+      ...shipped.map((n) => [n, 'applied']),
+      ['02_broken', 'failed'],
+    ]);
+    expect((await ledger(db)).map((r) => r.name)).toEqual(shipped);
+    const [t] = await db.sql`select to_regclass('util.broken_first') is null as gone`;
+    expect(t?.gone).toBe(true);
+  });
+
+  it('points inside a PL/pgSQL body that does not compile', async () => {
+    const db = await empty();
+    const dir = broken(
+      [
+        'create or replace function util.bad() returns int',
+        'language plpgsql as $$',
+        'begin',
+        '  return 1 +;',
+        'end;',
+        '$$;',
+      ].join('\n'),
+    );
+    const err = await failure(db, dir);
+    expect({ statement: err.statement, line: err.line, column: err.column, sqlstate: err.sqlstate }).toEqual({
+      statement: 1, line: 4, column: 13, sqlstate: '42601',
+    });
+  });
+
+  it('points at the line of a DO block that raises at run time', async () => {
+    const db = await empty();
+    const dir = broken(
+      ['create table util.before_do (id int);', 'do $$', 'begin', '  perform 1;', "  raise exception 'boom' using errcode = '22012';", 'end;', '$$;'].join('\n'),
+    );
+    const err = await failure(db, dir);
+    expect({ statement: err.statement, line: err.line, sqlstate: err.sqlstate }).toEqual({ statement: 2, line: 5, sqlstate: '22012' });
+    expect(err.message).toContain('boom');
+    const [t] = await db.sql`select to_regclass('util.before_do') is null as gone`;
+    expect(t?.gone).toBe(true);
+  });
+});
+
+describe('one-off steps', () => {
+  it('run once, after their pack, recorded as steps; a failing step leaves nothing', async () => {
+    const db = await empty();
+    let runs = 0;
+    const steps: Step[] = [
+      {
+        id: '0.1.0-create-step-table',
+        after: '00_schemas',
+        description: 'creates util.step_table',
+        up: async (tx) => {
+          runs++;
+          await tx`create table util.step_table (n int)`;
+        },
+      },
+    ];
+    const first = await migrate(db.sql, { steps });
+    expect(first.applied).toEqual([shipped[0], '0.1.0-create-step-table', ...shipped.slice(1)]);
+    expect((await migrate(db.sql, { steps })).applied).toEqual([]);
+    expect(runs).toBe(1);
+    const [row] = await db.sql`select kind from cryptopi_migrate.ledger where name = '0.1.0-create-step-table'`;
+    expect(row?.kind).toBe('step');
+
+    const failing: Step = {
+      id: '0.1.1-fails',
+      after: '01_extensions',
+      description: 'fails half way',
+      up: async (tx) => {
+        await tx`create table util.half_done (n int)`;
+        await tx`select 1/0`;
+      },
+    };
+    const err = await migrate(db.sql, { steps: [...steps, failing] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect({ pack: (err as MigrationError).pack, sqlstate: (err as MigrationError).sqlstate }).toEqual({ pack: '0.1.1-fails', sqlstate: '22012' });
+    const [t] = await db.sql`select to_regclass('util.half_done') is null as gone`;
+    expect(t?.gone).toBe(true);
+  });
+
+  it('a step naming an unknown pack is refused before anything runs', async () => {
+    const db = await empty();
+    await expect(
+      migrate(db.sql, { steps: [{ id: 'x', after: '42_nothing', description: '', up: async () => {} }] }),
+    ).rejects.toThrow(/unknown pack 42_nothing/);
+    const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none`;
+    expect(r?.none).toBe(true);
+  });
+});
