@@ -36,16 +36,30 @@ describe('cryptopi-db CLI', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     expect(cli(['--version'])).toMatchObject({ code: 0, out: `${pkg.version}\n` });
     expect(cli(['--help']).out).toContain('export-ddl --out DIR');
-    expect(cli(['frobnicate'])).toMatchObject({ code: 2, err: expect.stringContaining('unknown command: frobnicate') });
-    expect(cli(['status'])).toMatchObject({ code: 2, err: expect.stringContaining('status needs --url or DATABASE_URL') });
-    expect(cli(['export-ddl'])).toMatchObject({ code: 2, err: expect.stringContaining('export-ddl needs --out DIR') });
+    expect(cli(['frobnicate'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('unknown command: frobnicate'),
+    });
+    expect(cli(['status'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('status needs --url or DATABASE_URL'),
+    });
+    expect(cli(['export-ddl'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('export-ddl needs --out DIR'),
+    });
     expect(cli(['status', '--bogus'])).toMatchObject({ code: 2 });
   });
 
   it('migrate prints progress, then status / plan / verify agree, with DATABASE_URL or --url', async () => {
     const db = await empty();
-    expect(cli(['verify', '--url', db.url])).toMatchObject({ code: 1, err: expect.stringContaining('(pending)') });
-    expect(cli(['plan', '--url', db.url]).out.trim().split('\n')).toEqual(shipped.map((n) => `would apply ${n} (new)`));
+    expect(cli(['verify', '--url', db.url])).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('(pending)'),
+    });
+    expect(cli(['plan', '--url', db.url]).out.trim().split('\n')).toEqual(
+      shipped.map((n) => `would apply ${n} (new)`),
+    );
     const m = cli(['migrate'], { DATABASE_URL: db.url });
     expect(m.code).toBe(0);
     const lines = m.out.trim().split('\n');
@@ -55,9 +69,18 @@ describe('cryptopi-db CLI', () => {
     expect(lines.at(-1)).toMatch(new RegExp(`^done: ${shipped.length} applied, 0 unchanged in \\d+ ms$`));
     const s = cli(['status', '--url', db.url]);
     expect(s.code).toBe(0);
-    expect(s.out.trim().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 3))).toEqual(shipped.map((n) => [n, 'pack', 'applied']));
+    expect(
+      s.out
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/).slice(0, 3)),
+    ).toEqual(shipped.map((n) => [n, 'pack', 'applied']));
     expect(cli(['plan', '--url', db.url]).out.trim()).toBe('nothing to apply: the database is up to date');
-    expect(cli(['verify', '--url', db.url])).toMatchObject({ code: 0, out: `verified: ${shipped.length} packs match the shipped DDL\n` });
+    expect(cli(['verify', '--url', db.url])).toMatchObject({
+      code: 0,
+      out: `verified: ${shipped.length} packs match the shipped DDL\n`,
+    });
     expect(cli(['migrate', '--url', db.url]).out).toContain(`done: 0 applied, ${shipped.length} unchanged`);
   });
 
@@ -68,7 +91,9 @@ describe('cryptopi-db CLI', () => {
     writeFileSync(join(dir, '01_bad.sql'), '\n\nselect * from public.nowhere;\n');
     const r = cli(['migrate', '--url', db.url, '--packs-dir', dir]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('01_bad.sql statement 1, line 3 column 15: 42P01 relation "public.nowhere" does not exist');
+    expect(r.err).toContain(
+      '01_bad.sql statement 1, line 3 column 15: 42P01 relation "public.nowhere" does not exist',
+    );
     expect(r.out).toContain('applied  00_ok');
     const down = cli(['status', '--url', 'postgres://postgres@127.0.0.1:1/none']);
     expect(down.code).toBe(1);
@@ -88,27 +113,43 @@ describe('cryptopi-db CLI', () => {
   });
 
   const hasPsql = spawnSync('psql', ['--version']).status === 0;
-  it.skipIf(!hasPsql)('export-ddl --single-file applied with psql gives the same database as migrate()', async () => {
-    const viaMigrate = await startTestDatabase(); // the migrated template
-    open.push(viaMigrate);
-    const viaPsql = await empty();
-    const out = mkdtempSync(join(tmpdir(), 'cryptopi-psql-'));
-    expect(cli(['export-ddl', '--out', out, '--single-file']).code).toBe(0);
-    const file = join(out, 'cryptopi-db.sql');
-    execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, viaPsql.url], { stdio: 'pipe', env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' } });
-    // and once more: the file is idempotent too
-    execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, viaPsql.url], { stdio: 'pipe', env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' } });
-    expect(await catalog(viaPsql.sql, { oids: false })).toEqual(await catalog(viaMigrate.sql, { oids: false }));
-    const hashes = async (sql: TestDatabase['sql']) => Object.fromEntries(Object.entries(await tableHashes(sql)));
-    expect(await hashes(viaPsql.sql)).toEqual(await hashes(viaMigrate.sql));
-  });
+  it.skipIf(!hasPsql)(
+    'export-ddl --single-file applied with psql gives the same database as migrate()',
+    async () => {
+      const viaMigrate = await startTestDatabase(); // the migrated template
+      open.push(viaMigrate);
+      const viaPsql = await empty();
+      const out = mkdtempSync(join(tmpdir(), 'cryptopi-psql-'));
+      expect(cli(['export-ddl', '--out', out, '--single-file']).code).toBe(0);
+      const file = join(out, 'cryptopi-db.sql');
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, viaPsql.url], {
+        stdio: 'pipe',
+        env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' },
+      });
+      // and once more: the file is idempotent too
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, viaPsql.url], {
+        stdio: 'pipe',
+        env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' },
+      });
+      expect(await catalog(viaPsql.sql, { oids: false })).toEqual(
+        await catalog(viaMigrate.sql, { oids: false }),
+      );
+      const hashes = async (sql: TestDatabase['sql']) =>
+        Object.fromEntries(Object.entries(await tableHashes(sql)));
+      expect(await hashes(viaPsql.sql)).toEqual(await hashes(viaMigrate.sql));
+    },
+  );
 
   it('dev starts an embedded PostgreSQL, migrates it, prints its URL, and Ctrl-C stops it', async () => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'dev'], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: undefined },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'dev'],
+      {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: undefined },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => {

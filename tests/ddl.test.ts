@@ -28,6 +28,7 @@ it('applying every pack a second time changes nothing in the catalog or the seed
   const report = await migrate(db.sql, { packsDir: dir });
   expect(report.applied).toEqual(loadPacks().map((p) => p.name));
   const after = await catalog(db.sql);
-  for (const key of Object.keys(before) as (keyof typeof before)[]) expect({ [key]: after[key] }).toEqual({ [key]: before[key] });
+  for (const key of Object.keys(before) as (keyof typeof before)[])
+    expect({ [key]: after[key] }).toEqual({ [key]: before[key] });
   expect(await tableHashes(db.sql)).toEqual(data);
 });

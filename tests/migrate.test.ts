@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MigrationError } from '../src/core/errors.js';
-import { defaultPacksDir, loadPacks, migrate, plan, type Step, status, verify } from '../src/migrate/index.js';
+import {
+  defaultPacksDir,
+  loadPacks,
+  migrate,
+  plan,
+  type Step,
+  status,
+  verify,
+} from '../src/migrate/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 const shipped = loadPacks().map((p) => p.name);
@@ -30,25 +38,28 @@ function packsCopy(extra: Record<string, string> = {}): string {
 
 const ledger = (db: TestDatabase) =>
   db.sql`select name, kind, checksum, sdk_version, applied_at, apply_count from cryptopi_migrate.ledger order by name`;
-const history = (db: TestDatabase) =>
-  db.sql`select name, reason from cryptopi_migrate.history order by id`;
+const history = (db: TestDatabase) => db.sql`select name, reason from cryptopi_migrate.history order by id`;
 
 describe('migrate', () => {
   it('applies every pack on a fresh database, in order, and records each in the ledger', async () => {
     const db = await empty();
     const events: string[] = [];
     const report = await migrate(db.sql, {
-      onProgress: (e) => events.push(e.phase === 'start' ? `start ${e.name}` : `${e.result.outcome} ${e.result.name}`),
+      onProgress: (e) =>
+        events.push(e.phase === 'start' ? `start ${e.name}` : `${e.result.outcome} ${e.result.name}`),
     });
     expect(report.applied).toEqual(shipped);
     expect(report.unchanged).toEqual([]);
-    expect(report.results.map((r) => [r.name, r.outcome, r.reason])).toEqual(shipped.map((n) => [n, 'applied', 'new']));
+    expect(report.results.map((r) => [r.name, r.outcome, r.reason])).toEqual(
+      shipped.map((n) => [n, 'applied', 'new']),
+    );
     expect(events).toEqual(shipped.flatMap((n) => [`start ${n}`, `applied ${n}`]));
     const rows = await ledger(db);
     expect(rows.map((r) => [r.name, r.kind, r.checksum, r.apply_count])).toEqual(
       loadPacks().map((p) => [p.name, 'pack', p.checksum, 1]),
     );
-    const schemas = await db.sql`select nspname from pg_namespace where nspname in ('util', 'settings', 'market', 'debug') order by 1`;
+    const schemas =
+      await db.sql`select nspname from pg_namespace where nspname in ('util', 'settings', 'market', 'debug') order by 1`;
     expect(schemas.map((r) => r.nspname)).toEqual(['debug', 'market', 'settings', 'util']);
   });
 
@@ -68,18 +79,26 @@ describe('migrate', () => {
     const dir = packsCopy();
     await migrate(db.sql, { packsDir: dir });
     appendFileSync(join(dir, '00_schemas.sql'), "\ncomment on schema util is 'edited';\n");
-    expect((await status(db.sql, { packsDir: dir })).find((s) => s.name === '00_schemas')?.state).toBe('changed');
+    expect((await status(db.sql, { packsDir: dir })).find((s) => s.name === '00_schemas')?.state).toBe(
+      'changed',
+    );
     const err = await verify(db.sql, { packsDir: dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationError);
     expect((err as MigrationError).pack).toBe('00_schemas');
-    expect((await plan(db.sql, { packsDir: dir })).map((s) => [s.name, s.state])).toEqual([['00_schemas', 'changed']]);
+    expect((await plan(db.sql, { packsDir: dir })).map((s) => [s.name, s.state])).toEqual([
+      ['00_schemas', 'changed'],
+    ]);
 
     const report = await migrate(db.sql, { packsDir: dir });
     expect(report.applied).toEqual(['00_schemas']);
     expect(report.results[0]).toMatchObject({ name: '00_schemas', outcome: 'applied', reason: 'changed' });
-    const [row] = await db.sql`select checksum, apply_count from cryptopi_migrate.ledger where name = '00_schemas'`;
+    const [row] =
+      await db.sql`select checksum, apply_count from cryptopi_migrate.ledger where name = '00_schemas'`;
     expect(row).toEqual({ checksum: loadPacks(dir)[0]!.checksum, apply_count: 2 });
-    expect((await history(db)).filter((h) => h.name === '00_schemas').map((h) => h.reason)).toEqual(['new', 'changed']);
+    expect((await history(db)).filter((h) => h.name === '00_schemas').map((h) => h.reason)).toEqual([
+      'new',
+      'changed',
+    ]);
     const [c] = await db.sql`select obj_description('util'::regnamespace) as comment`;
     expect(c?.comment).toBe('edited');
     expect((await verify(db.sql, { packsDir: dir })).every((s) => s.state === 'applied')).toBe(true);
@@ -91,9 +110,11 @@ describe('migrate', () => {
     try {
       const reports = await Promise.all(conns.map((c) => migrate(c)));
       const appliedCounts = new Map<string, number>();
-      for (const r of reports) for (const n of r.applied) appliedCounts.set(n, (appliedCounts.get(n) ?? 0) + 1);
+      for (const r of reports)
+        for (const n of r.applied) appliedCounts.set(n, (appliedCounts.get(n) ?? 0) + 1);
       expect([...appliedCounts.entries()].sort()).toEqual(shipped.map((n) => [n, 1]));
-      for (const r of reports) expect(r.results.every((x) => x.outcome === 'applied' || x.outcome === 'unchanged')).toBe(true);
+      for (const r of reports)
+        expect(r.results.every((x) => x.outcome === 'applied' || x.outcome === 'unchanged')).toBe(true);
       expect((await history(db)).map((h) => h.name)).toEqual(shipped);
     } finally {
       await Promise.all(conns.map((c) => c.end()));
@@ -103,7 +124,8 @@ describe('migrate', () => {
   it('plan() on a fresh database lists every pack and executes nothing', async () => {
     const db = await empty();
     expect((await plan(db.sql)).map((s) => [s.name, s.state])).toEqual(shipped.map((n) => [n, 'pending']));
-    const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none, to_regnamespace('settings') is null as none2`;
+    const [r] =
+      await db.sql`select to_regnamespace('cryptopi_migrate') is null as none, to_regnamespace('settings') is null as none2`;
     expect(r).toEqual({ none: true, none2: true });
   });
 
@@ -128,11 +150,29 @@ describe('a failing pack', () => {
   it('names the pack, statement, line and column, leaves earlier packs applied and nothing of itself', async () => {
     const db = await empty();
     const dir = broken(
-      ['-- a pack with a typo', 'create table util.broken_first (id int);', '', 'select relname,', '       nope', '  from pg_class;', ''].join('\n'),
+      [
+        '-- a pack with a typo',
+        'create table util.broken_first (id int);',
+        '',
+        'select relname,',
+        '       nope',
+        '  from pg_class;',
+        '',
+      ].join('\n'),
     );
     const err = await failure(db, dir);
-    expect({ pack: err.pack, statement: err.statement, line: err.line, column: err.column, sqlstate: err.sqlstate }).toEqual({
-      pack: '02_broken', statement: 2, line: 5, column: 8, sqlstate: '42703',
+    expect({
+      pack: err.pack,
+      statement: err.statement,
+      line: err.line,
+      column: err.column,
+      sqlstate: err.sqlstate,
+    }).toEqual({
+      pack: '02_broken',
+      statement: 2,
+      line: 5,
+      column: 8,
+      sqlstate: '42703',
     });
     expect(err.message.split('\n')).toEqual([
       '02_broken.sql statement 2, line 5 column 8: 42703 column "nope" does not exist',
@@ -164,17 +204,32 @@ describe('a failing pack', () => {
     );
     const err = await failure(db, dir);
     expect({ statement: err.statement, line: err.line, column: err.column, sqlstate: err.sqlstate }).toEqual({
-      statement: 1, line: 4, column: 13, sqlstate: '42601',
+      statement: 1,
+      line: 4,
+      column: 13,
+      sqlstate: '42601',
     });
   });
 
   it('points at the line of a DO block that raises at run time', async () => {
     const db = await empty();
     const dir = broken(
-      ['create table util.before_do (id int);', 'do $$', 'begin', '  perform 1;', "  raise exception 'boom' using errcode = '22012';", 'end;', '$$;'].join('\n'),
+      [
+        'create table util.before_do (id int);',
+        'do $$',
+        'begin',
+        '  perform 1;',
+        "  raise exception 'boom' using errcode = '22012';",
+        'end;',
+        '$$;',
+      ].join('\n'),
     );
     const err = await failure(db, dir);
-    expect({ statement: err.statement, line: err.line, sqlstate: err.sqlstate }).toEqual({ statement: 2, line: 5, sqlstate: '22012' });
+    expect({ statement: err.statement, line: err.line, sqlstate: err.sqlstate }).toEqual({
+      statement: 2,
+      line: 5,
+      sqlstate: '22012',
+    });
     expect(err.message).toContain('boom');
     const [t] = await db.sql`select to_regclass('util.before_do') is null as gone`;
     expect(t?.gone).toBe(true);
@@ -200,7 +255,8 @@ describe('one-off steps', () => {
     expect(first.applied).toEqual([shipped[0], '0.1.0-create-step-table', ...shipped.slice(1)]);
     expect((await migrate(db.sql, { steps })).applied).toEqual([]);
     expect(runs).toBe(1);
-    const [row] = await db.sql`select kind from cryptopi_migrate.ledger where name = '0.1.0-create-step-table'`;
+    const [row] =
+      await db.sql`select kind from cryptopi_migrate.ledger where name = '0.1.0-create-step-table'`;
     expect(row?.kind).toBe('step');
 
     const failing: Step = {
@@ -214,7 +270,10 @@ describe('one-off steps', () => {
     };
     const err = await migrate(db.sql, { steps: [...steps, failing] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationError);
-    expect({ pack: (err as MigrationError).pack, sqlstate: (err as MigrationError).sqlstate }).toEqual({ pack: '0.1.1-fails', sqlstate: '22012' });
+    expect({ pack: (err as MigrationError).pack, sqlstate: (err as MigrationError).sqlstate }).toEqual({
+      pack: '0.1.1-fails',
+      sqlstate: '22012',
+    });
     const [t] = await db.sql`select to_regclass('util.half_done') is null as gone`;
     expect(t?.gone).toBe(true);
   });

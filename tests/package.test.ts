@@ -15,7 +15,12 @@ let tarball: string;
 let db: TestDatabase;
 
 const run = (cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) =>
-  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  execFileSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
 
 beforeAll(async () => {
   db = await startTestDatabase({ migrate: false });
@@ -31,12 +36,25 @@ afterAll(async () => {
 });
 
 it('passes publint', () => {
-  expect(run(process.execPath, [join(root, 'node_modules/publint/src/cli.js'), 'run', tarball], root)).toContain('All good!');
+  expect(
+    run(process.execPath, [join(root, 'node_modules/publint/src/cli.js'), 'run', tarball], root),
+  ).toContain('All good!');
 });
 
 it('passes are-the-types-wrong for node16 (ESM and CJS) and bundlers', () => {
   // node10 resolution predates `exports` and cannot see subpaths; engines says node >= 20
-  const out = run(process.execPath, [join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball, '--profile', 'node16', '--format', 'json'], root);
+  const out = run(
+    process.execPath,
+    [
+      join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'),
+      tarball,
+      '--profile',
+      'node16',
+      '--format',
+      'json',
+    ],
+    root,
+  );
   const report = JSON.parse(out) as { analysis: { problems: { kind: string; resolutionKind?: string }[] } };
   expect(report.analysis.problems.filter((p) => p.resolutionKind !== 'node10')).toEqual([]);
 });
@@ -71,7 +89,12 @@ const { upsertWindow } = require('cryptopi-db/settings');
 `,
   );
   const esm = JSON.parse(run(process.execPath, ['esm.mjs'], app, { URL: db.url }));
-  expect(esm).toEqual({ applied: shipped, classes: ['function', 'function'], settings: 'object', testing: 'function' });
+  expect(esm).toEqual({
+    applied: shipped,
+    classes: ['function', 'function'],
+    settings: 'object',
+    testing: 'function',
+  });
   const cjs = JSON.parse(run(process.execPath, ['cjs.cjs'], app, { URL: db.url }));
   expect(cjs).toEqual({ states: shipped.map((n) => `${n}:applied`), validation: 'function' });
   const version = run(join(app, 'node_modules/.bin/cryptopi-db'), ['--version'], app);

@@ -57,12 +57,22 @@ Options:
 class UsageError extends Error {}
 
 function list(v: string | undefined): string[] | undefined {
-  return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 function pad(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function statusTable(rows: PackStatus[]): string[] {
@@ -82,7 +92,10 @@ function progress(io: CliIo): (e: MigrationProgress) => void {
 }
 
 /** Writes the packs as files, or concatenated into one file for psql; returns the paths written. */
-export function exportDdl(out: string, options: { singleFile?: boolean } & PackSelection & { packsDir?: string | undefined } = {}): string[] {
+export function exportDdl(
+  out: string,
+  options: { singleFile?: boolean } & PackSelection & { packsDir?: string | undefined } = {},
+): string[] {
   const packs = loadPacks(options.packsDir, options);
   mkdirSync(out, { recursive: true });
   if (options.singleFile) {
@@ -92,7 +105,9 @@ export function exportDdl(out: string, options: { singleFile?: boolean } & PackS
       '-- Packs are idempotent: re-applying this file changes nothing.',
       '',
     ].join('\n');
-    const body = packs.map((p) => `-- ==== ${p.name}.sql (sha256 ${p.checksum}) ====\n${p.text.trimEnd()}\n`).join('\n');
+    const body = packs
+      .map((p) => `-- ==== ${p.name}.sql (sha256 ${p.checksum}) ====\n${p.text.trimEnd()}\n`)
+      .join('\n');
     const file = join(out, 'cryptopi-db.sql');
     writeFileSync(file, `${header}\n${body}`);
     return [file];
@@ -149,18 +164,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     };
     if (command === 'export-ddl') {
       if (!values.out) throw new UsageError('export-ddl needs --out DIR');
-      const files = exportDdl(resolve(values.out as string), { ...selection, singleFile: values['single-file'] === true });
+      const files = exportDdl(resolve(values.out as string), {
+        ...selection,
+        singleFile: values['single-file'] === true,
+      });
       for (const f of files) io.out(`wrote ${f}`);
       return 0;
     }
     if (command === 'dev') return await dev(values, selection, io);
-    if (!['migrate', 'status', 'plan', 'verify'].includes(command)) throw new UsageError(`unknown command: ${command}`);
+    if (!['migrate', 'status', 'plan', 'verify'].includes(command))
+      throw new UsageError(`unknown command: ${command}`);
     const url = (values.url as string | undefined) ?? env.DATABASE_URL;
     if (!url) throw new UsageError(`${command} needs --url or DATABASE_URL`);
     return await withSql(url, async (sql) => {
       if (command === 'migrate') {
         const report = await migrate(sql, { ...selection, onProgress: progress(io) });
-        io.out(`done: ${report.applied.length} applied, ${report.unchanged.length} unchanged in ${report.durationMs} ms`);
+        io.out(
+          `done: ${report.applied.length} applied, ${report.unchanged.length} unchanged in ${report.durationMs} ms`,
+        );
         return 0;
       }
       if (command === 'status') {
@@ -170,7 +191,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (command === 'plan') {
         const todo = await plan(sql, selection);
         if (todo.length === 0) io.out('nothing to apply: the database is up to date');
-        else for (const s of todo) io.out(`would apply ${s.name} (${s.state === 'changed' ? 'changed' : 'new'})`);
+        else
+          for (const s of todo)
+            io.out(`would apply ${s.name} (${s.state === 'changed' ? 'changed' : 'new'})`);
         return 0;
       }
       const all = await verify(sql, selection);
@@ -178,7 +201,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     });
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      e instanceof UsageError ||
+      (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+    ) {
       io.err(`cryptopi-db: ${e.message}`);
       io.err('run cryptopi-db --help for usage');
       return 2;
@@ -192,10 +218,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function dev(values: Record<string, string | boolean | undefined>, selection: MigrateOptions, io: CliIo): Promise<number> {
+async function dev(
+  values: Record<string, string | boolean | undefined>,
+  selection: MigrateOptions,
+  io: CliIo,
+): Promise<number> {
   const { startEmbeddedServer } = await import('../testing/index.js');
   const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`bad --port: ${values.port}`);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    throw new UsageError(`bad --port: ${values.port}`);
   const server = await startEmbeddedServer({
     ...(values.dir ? { dataDir: resolve(values.dir as string) } : {}),
     ...(port !== undefined ? { port } : {}),

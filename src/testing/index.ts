@@ -169,11 +169,21 @@ export async function startContainerServer(image = 'postgres:16-alpine'): Promis
   };
 }
 
+/** The provider asked for, else CRYPTOPI_TEST_PG, else `url` when a URL is known, else `embedded`. */
+function defaultProvider(options: Pick<TestDatabaseOptions, 'provider' | 'url'>): TestProvider {
+  if (options.provider) return options.provider;
+  const env = process.env.CRYPTOPI_TEST_PG;
+  if (env === 'embedded' || env === 'container' || env === 'url') return env;
+  if (env)
+    throw new Error(`cryptopi-db/testing: CRYPTOPI_TEST_PG must be embedded, container or url, not ${env}`);
+  return options.url || process.env.DATABASE_URL ? 'url' : 'embedded';
+}
+
 /** The server a provider names: a URL needs nothing started. */
 export async function startTestServer(
   options: Pick<TestDatabaseOptions, 'provider' | 'url' | 'logger'> = {},
 ): Promise<TestServer> {
-  const provider = options.provider ?? (options.url || process.env.DATABASE_URL ? 'url' : 'embedded');
+  const provider = defaultProvider(options);
   if (provider === 'url') {
     const url = options.url ?? process.env.DATABASE_URL;
     if (!url) throw new Error('cryptopi-db/testing: the url provider needs options.url or DATABASE_URL');
@@ -239,7 +249,7 @@ let shared: { key: string; server: Promise<TestServer>; users: number } | undefi
 async function acquire(
   options: TestDatabaseOptions,
 ): Promise<{ server: TestServer; release(): Promise<void> }> {
-  const provider = options.provider ?? (options.url || process.env.DATABASE_URL ? 'url' : 'embedded');
+  const provider = defaultProvider(options);
   if (provider === 'url') {
     const server = await startTestServer({ ...options, provider });
     return { server, release: async () => {} };

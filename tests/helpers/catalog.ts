@@ -7,27 +7,34 @@ export const OURS = `n.nspname not in ('pg_catalog', 'information_schema', 'pg_t
 export async function catalog(sql: Sql, options: { oids?: boolean } = {}) {
   const q = (text: string) => sql.unsafe(text).then((rows) => rows.map((r) => JSON.stringify(r)));
   return {
-    relations: await q(`select n.nspname, c.relname, c.relkind, ${options.oids === false ? '' : 'c.oid::int8::text as oid,'} c.relacl::text as acl, c.relrowsecurity
+    relations:
+      await q(`select n.nspname, c.relname, c.relkind, ${options.oids === false ? '' : 'c.oid::int8::text as oid,'} c.relacl::text as acl, c.relrowsecurity
       from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${OURS} order by 1, 2`),
-    columns: await q(`select n.nspname, c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) as type,
+    columns:
+      await q(`select n.nspname, c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) as type,
         a.attnotnull, a.attgenerated, a.attidentity, pg_get_expr(d.adbin, d.adrelid) as def
       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
       left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
       where ${OURS} and a.attnum > 0 and not a.attisdropped order by 1, 2, 3`),
-    functions: await q(`select n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) as args, ${options.oids === false ? '' : 'p.oid::int8::text as oid,'}
+    functions:
+      await q(`select n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) as args, ${options.oids === false ? '' : 'p.oid::int8::text as oid,'}
         md5(pg_get_functiondef(p.oid)) as def
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ${OURS} and p.prokind <> 'a' order by 1, 2, 3`),
     triggers: await q(`select n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid) as def, t.tgenabled
       from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
       where ${OURS} and not t.tgisinternal order by 1, 2, 3`),
-    constraints: await q(`select n.nspname, c.conrelid::regclass::text as rel, c.conname, pg_get_constraintdef(c.oid) as def
+    constraints:
+      await q(`select n.nspname, c.conrelid::regclass::text as rel, c.conname, pg_get_constraintdef(c.oid) as def
       from pg_constraint c join pg_namespace n on n.oid = c.connamespace where ${OURS} order by 1, 2, 3`),
     indexes: await q(`select schemaname, tablename, indexname, indexdef from pg_indexes
       where schemaname not in ('pg_catalog', 'information_schema', 'cryptopi_migrate') order by 1, 2, 3`),
     views: await q(`select schemaname, viewname, md5(definition) as def from pg_views
       where schemaname not in ('pg_catalog', 'information_schema') order by 1, 2`),
-    policies: await q(`select schemaname, tablename, policyname, permissive, roles::text, cmd, qual, with_check from pg_policies order by 1, 2, 3`),
-    types: await q(`select n.nspname, t.typname, t.typtype from pg_type t join pg_namespace n on n.oid = t.typnamespace
+    policies: await q(
+      `select schemaname, tablename, policyname, permissive, roles::text, cmd, qual, with_check from pg_policies order by 1, 2, 3`,
+    ),
+    types:
+      await q(`select n.nspname, t.typname, t.typtype from pg_type t join pg_namespace n on n.oid = t.typnamespace
       where ${OURS} and t.typtype in ('e', 'd', 'c') and not exists (select 1 from pg_class c where c.reltype = t.oid) order by 1, 2`),
     extensions: await q(`select extname from pg_extension order by 1`),
   };
@@ -40,9 +47,10 @@ export async function tableHashes(sql: Sql) {
     where c.relkind in ('r', 'p') and ${sql.unsafe(OURS)} order by 1`;
   const out: Record<string, string> = {};
   for (const t of tables) {
-    const [r] = await sql.unsafe(`select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from ${t.name} x`);
+    const [r] = await sql.unsafe(
+      `select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from ${t.name} x`,
+    );
     out[t.name] = String(r?.h);
   }
   return out;
 }
-

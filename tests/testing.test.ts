@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import postgres from 'postgres';
+import { expect, it } from 'vitest';
+import { loadPacks } from '../src/migrate/index.js';
+import { startTestDatabase, TEMPLATE_ENV } from '../src/testing/index.js';
+
+const shipped = loadPacks().map((p) => p.name);
+const ledgerNames = async (sql: postgres.Sql) =>
+  (await sql`select name from cryptopi_migrate.ledger order by name`).map((r) => r.name as string);
+
+it('the embedded provider starts a server, migrates a database, and close() drops it and stops the server', async () => {
+  const db = await startTestDatabase({ provider: 'embedded' });
+  expect(await ledgerNames(db.sql)).toEqual(shipped);
+  expect((await db.client.status()).map((s) => s.state)).toEqual(shipped.map(() => 'applied'));
+  const url = db.url;
+  await db.close();
+  const after = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  await expect(after`select 1`).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  await after.end();
+});
+
+it('the url provider creates a database on that server and close() drops it', async () => {
+  const adminUrl = process.env[TEMPLATE_ENV.adminUrl];
+  expect(adminUrl).toBeDefined(); // handed over by the global setup
+  const db = await startTestDatabase({ provider: 'url', url: adminUrl });
+  expect(await ledgerNames(db.sql)).toEqual(shipped);
+  await db.close();
+  const admin = postgres(adminUrl!, { max: 1, onnotice: () => {} });
+  try {
+    expect(await admin`select datname from pg_database where datname = ${db.name}`).toEqual([]);
+  } finally {
+    await admin.end();
+  }
+});
+
+it('test databases are isolated from each other; migrate: false gives an empty one', async () => {
+  const [a, b, e] = await Promise.all([
+    startTestDatabase(),
+    startTestDatabase(),
+    startTestDatabase({ migrate: false }),
+  ]);
+  try {
+    expect(new Set([a.name, b.name, e.name]).size).toBe(3);
+    await a.sql`create table public.only_in_a (id int)`;
+    const [row] = await b.sql`select to_regclass('public.only_in_a') is null as absent`;
+    expect(row?.absent).toBe(true);
+    const [none] = await e.sql`select to_regnamespace('cryptopi_migrate') is null as absent`;
+    expect(none?.absent).toBe(true);
+  } finally {
+    await Promise.all([a.close(), b.close(), e.close()]);
+  }
+});
+
+// Docker is not available on our machines; the container provider is tested where it is.
+const docker = existsSync('/var/run/docker.sock');
+it.skipIf(!docker)('the container provider runs PostgreSQL in Docker', async () => {
+  const db = await startTestDatabase({ provider: 'container' });
+  try {
+    expect(await ledgerNames(db.sql)).toEqual(shipped);
+  } finally {
+    await db.close();
+  }
+});
