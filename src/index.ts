@@ -16,6 +16,7 @@ export {
   NotFoundError,
   type PackOutcome,
   type PackResult,
+  type PgFacts,
   ValidationError,
 } from './core/errors.js';
 export { inTransaction, type Logger, type Queryable, type Sql } from './core/queryable.js';
