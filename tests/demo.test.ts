@@ -1,0 +1,27 @@
+// `npm run demo` (README's first command) works: against a fresh database it migrates every pack,
+// prints the tour, and verifies.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadPacks } from '../src/migrate/index.js';
+import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
+
+const root = join(import.meta.dirname, '..');
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await startTestDatabase({ migrate: false });
+});
+afterAll(() => db.close());
+
+it('npm run demo migrates a fresh database, tours it, and verifies', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'examples/demo.ts')], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: db.url },
+  });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const packs = loadPacks().map((p) => p.name);
+  for (const name of packs) expect(r.stdout).toMatch(new RegExp(`applied\\s+${name} \\(\\d+ ms\\)`));
+  expect(r.stdout).toContain(`verify: ${packs.length} packs match the shipped DDL`);
+});
