@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadPacks } from '../src/migrate/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 let db: TestDatabase;
@@ -7,7 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-it('clones a migrated template', async () => {
+it('each test file gets a clone of the migrated template', async () => {
   const rows = await db.sql`select name from cryptopi_migrate.ledger order by name`;
-  expect(rows.map((r) => r.name)).toEqual(['00_schemas', '01_extensions']);
+  expect(rows.map((r) => r.name)).toEqual(loadPacks().map((p) => p.name));
 });
