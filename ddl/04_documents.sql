@@ -165,7 +165,7 @@ begin
     select d.path, d.sha256 from docs.doc_registry d
     where d.removed_at is null and starts_with(d.path, p_prefix)
   ) r on r.path = i.path
-  order by 1 collate "C";
+  order by coalesce(i.path, r.path) collate "C";
 end;
 $$;
 
