@@ -12,13 +12,16 @@ create table if not exists wallet.accounts (
   -- a closed account keeps its history and refuses new moves and snapshots
   status         text not null default 'active' check (status in ('active', 'suspended', 'closed')),
   allow_negative boolean not null default false,
+  -- bumped by every statement that writes moves or snapshots of the account (see tg_moves_no_overdraw)
+  ledger_version bigint not null default 0,
   created_at     timestamptz not null default now(),
   updated_at     timestamptz not null default now(),
   unique (owner_id, venue, label)
 );
 
+-- updated_at follows the account's own fields, not its ledger activity (ledger_version)
 create or replace trigger trg_accounts_touch
-  before update on wallet.accounts
+  before update of owner_id, venue, label, base_currency, status, allow_negative on wallet.accounts
   for each row execute function util.touch_updated_at();
 
 -- A move's amount is a positive magnitude; its kind gives the sign (`delta`): deposit, trade_in and
@@ -105,9 +108,12 @@ as $$
 $$;
 
 -- Refuses a write that leaves a balance below zero on an account that does not allow it. Runs once
--- per statement that inserts moves, whoever the writer: it locks the accounts concerned (in id order,
--- so writers queue instead of deadlocking) and then reads the balances with a fresh snapshot, so a
--- concurrent writer's committed moves are counted. Only assets the statement lowered are checked.
+-- per statement that inserts moves, whoever the writer. It locks the accounts concerned (in id order,
+-- so writers queue instead of deadlocking) and bumps their ledger_version: a writer in a repeatable
+-- read or serializable transaction that started before then gets a serialization failure (40001)
+-- instead of checking against a stale snapshot. It then reads the balances with a fresh snapshot
+-- (read committed), so a concurrent writer's committed moves are counted. Only assets the statement
+-- lowered are checked.
 create or replace function wallet.tg_moves_no_overdraw() returns trigger
 language plpgsql
 set search_path = pg_catalog, wallet
@@ -122,6 +128,8 @@ begin
   where a.id in (select n.account_id from new_moves n)
   order by a.id
   for update;
+  update wallet.accounts a set ledger_version = a.ledger_version + 1
+  where a.id in (select n.account_id from new_moves n);
 
   for v_key in
     select n.account_id, n.asset from new_moves n
@@ -199,6 +207,7 @@ end;
 $$;
 
 -- Locks an account that may take new moves or snapshots; raises P0002 (unknown) or 22023 (closed).
+-- In a repeatable read transaction, raises 40001 if another writer changed its ledger meanwhile.
 create or replace function wallet.lock_open_account(p_account_id uuid) returns wallet.accounts
 language plpgsql
 set search_path = pg_catalog, wallet
@@ -303,6 +312,7 @@ begin
     raise exception 'negative balance refused: account % does not allow negative balances', p_account_id
       using errcode = '22023', constraint = 'snapshots_no_negative', schema = 'wallet', table = 'snapshots';
   end if;
+  update wallet.accounts a set ledger_version = a.ledger_version + 1 where a.id = p_account_id;
 
   return query
   with given as (

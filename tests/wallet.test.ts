@@ -56,6 +56,7 @@ it('createAccount stores an account with its defaults; getAccount and listAccoun
     baseCurrency: 'USDT',
     status: 'active',
     allowNegative: false,
+    ledgerVersion: 0,
     createdAt: expect.any(Date),
     updatedAt: expect.any(Date),
   };
@@ -304,7 +305,7 @@ it('an overdrawing withdrawal, fee, trade_out or transfer_out is refused and wri
   // exactly the whole balance is fine
   expect(await recordMoves(db.sql, acc.id, [withdrawal('1.0', 4)])).toMatchObject({ inserted: 1 });
   expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '0.0' }]);
-  // a batch that raises the balance is never refused, and neither is another asset's overdraw on a margin account
+  // a batch whose net effect raises the balance is accepted, whatever its order
   expect(await recordMoves(db.sql, acc.id, [deposit('2', 5), withdrawal('1', 6)])).toMatchObject({
     inserted: 2,
   });
@@ -356,20 +357,50 @@ it('a writer waiting on the account lock sees the committed withdrawal and is re
     await tx`begin`;
     expect(await recordMoves(tx, acc.id, [withdrawal('6', 2, 'first')])).toMatchObject({ inserted: 1 });
     // a second writer on another connection: it must wait for the first transaction's lock
-    const second = recordMoves(db.sql, acc.id, [withdrawal('6', 2, 'second')]).catch((e: unknown) => e);
-    for (;;) {
+    let settled = false;
+    const second = recordMoves(db.sql, acc.id, [withdrawal('6', 2, 'second')])
+      .catch((e: unknown) => e)
+      .finally(() => {
+        settled = true;
+      });
+    let waiting = false;
+    while (!settled && !waiting) {
       const [row] = await db.sql`
         select count(*)::int as n from pg_stat_activity
         where datname = current_database() and wait_event_type = 'Lock' and query like '%sp_record_moves%'
       `;
-      if (row?.n === 1) break;
+      waiting = row?.n === 1;
     }
+    expect(waiting).toBe(true);
     await tx`commit`;
     expect(await second).toBeInstanceOf(ValidationError);
   } finally {
     tx.release();
   }
   expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '4' }]);
+});
+
+it('in repeatable read, a writer that started before a committed withdrawal gets a ConflictError', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('10', 1)]);
+  const first = await db.sql.reserve();
+  const late = await db.sql.reserve();
+  try {
+    await first`begin isolation level repeatable read`;
+    await late`begin isolation level repeatable read`;
+    await late`select 1`; // its snapshot is taken now, before the first withdrawal commits
+    await recordMoves(first, acc.id, [withdrawal('6', 2, 'first')]);
+    await first`commit`;
+    const error = await recordMoves(late, acc.id, [withdrawal('6', 2, 'late')]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).sqlstate).toBe('40001');
+    await late`rollback`;
+  } finally {
+    first.release();
+    late.release();
+  }
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '4' }]);
+  expect((await getAccount(db.sql, acc.id))?.ledgerVersion).toBe(2);
 });
 
 it('the overdraw rule holds for a writer that bypasses the SDK', async () => {
@@ -430,7 +461,8 @@ it('an unknown or closed account is refused', async () => {
   const acc = await newAccount();
   await recordMoves(db.sql, acc.id, [deposit('1', 1)]);
   const closed = await db.client.wallet.updateAccount(acc.id, { status: 'closed' });
-  expect(closed).toEqual({ ...acc, status: 'closed', updatedAt: expect.any(Date) });
+  expect(closed).toEqual({ ...acc, status: 'closed', ledgerVersion: 1, updatedAt: expect.any(Date) });
+  expect(closed.updatedAt.getTime()).toBeGreaterThanOrEqual(acc.updatedAt.getTime());
   const before = await stored(acc.id);
   const error = await recordMoves(db.sql, acc.id, [deposit('1', 2)]).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(ValidationError);

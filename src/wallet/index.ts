@@ -26,7 +26,7 @@ export * from './schemas.js';
 
 const ACCOUNT_COLUMNS = (sql: Queryable) => sql`
   id, owner_id as "ownerId", venue, label, base_currency as "baseCurrency", status,
-  allow_negative as "allowNegative", created_at as "createdAt", updated_at as "updatedAt"
+  allow_negative as "allowNegative", ledger_version as "ledgerVersion", created_at as "createdAt", updated_at as "updatedAt"
 `;
 const SNAPSHOT_COLUMNS = (sql: Queryable) => sql`
   id, account_id as "accountId", asset, balance, taken_at as "takenAt", source, created_at as "createdAt"

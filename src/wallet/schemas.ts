@@ -25,6 +25,11 @@ export const AccountRow = z.object({
   status: AccountStatus,
   /** Whether a balance may go below zero (margin, credit); false refuses overdraws. */
   allowNegative: z.boolean(),
+  /**
+   * Bumped by every statement that writes moves or snapshots of the account: a changed value means
+   * its balances may have changed (`updatedAt` follows only the account's own fields).
+   */
+  ledgerVersion: int8,
   createdAt: timestamptz,
   updatedAt: timestamptz,
 });
