@@ -1,2 +1,192 @@
-// The documents module: filled in by its issue.
-export {};
+/**
+ * The documents module: schema `docs` (pack `04_documents.sql`, optional), the provenance of the
+ * documentation bundles a deployment ships: a registry of files with their sha256 and a hash history.
+ */
+import { z } from 'zod';
+import { NotFoundError } from '../core/errors.js';
+import type { Queryable } from '../core/queryable.js';
+import { parseInput, parseOne, parseRows, run } from '../core/run.js';
+import { readBundle } from './bundle.js';
+import {
+  BundleDir,
+  DocumentHashRow,
+  DocumentPath,
+  DocumentRow,
+  ListDocumentsOptions,
+  RegisterBundleOptions,
+  RegisterBundleResult,
+  VerifyBundleOptions,
+  type VerifyBundleResult,
+} from './schemas.js';
+
+export * from './schemas.js';
+
+const VerdictRow = z.object({
+  path: z.string(),
+  verdict: z.enum(['added', 'removed', 'changed', 'unchanged']),
+});
+
+/**
+ * Registers a documentation bundle: walks `dir` recursively (relative POSIX paths; names starting
+ * with '.' and symbolic links are skipped), hashes every file with sha256 and upserts the registry
+ * in one set-based statement. A document whose hash changed gets a new history row; a registered
+ * document under the prefix that is no longer on disk is marked removed (`removedAt`), keeping its
+ * row and history, and is restored if it comes back.
+ *
+ * Wraps `docs.sp_register_bundle` (one registration at a time: it locks the registry for writes).
+ * @example
+ * ```ts
+ * const r = await db.documents.registerBundle('./docs', { version: '1.4.0' });
+ * // r: { added: 12, changed: 0, unchanged: 0, removed: 0 }
+ * ```
+ * @throws ValidationError when the options are malformed or `dir` is not a readable folder (nothing is sent),
+ *   or when a file path is not a valid registry path
+ */
+export async function registerBundle(
+  sql: Queryable,
+  dir: string,
+  options: RegisterBundleOptions = {},
+): Promise<RegisterBundleResult> {
+  const op = 'documents.registerBundle';
+  const folder = parseInput(op, BundleDir, dir);
+  const { prefix = '', version = null } = parseInput(op, RegisterBundleOptions, options);
+  const files = await readBundle(op, folder, prefix);
+  const rows = await run(
+    op,
+    sql`
+      select added_count as added, changed_count as changed, unchanged_count as unchanged,
+             removed_count as removed
+      from docs.sp_register_bundle(
+        ${sql.array(
+          files.map((f) => f.path),
+          25,
+        )}::text[],
+        ${sql.array(
+          files.map((f) => f.sha256),
+          25,
+        )}::text[],
+        ${sql.array(
+          files.map((f) => f.sizeBytes),
+          20,
+        )}::bigint[],
+        ${sql.array(
+          files.map((f) => f.title),
+          25,
+        )}::text[],
+        ${sql.array(
+          files.map((f) => f.kind),
+          25,
+        )}::text[],
+        ${prefix}, ${version}
+      )
+    `,
+  );
+  return parseOne('docs.sp_register_bundle', RegisterBundleResult, rows);
+}
+
+/**
+ * Compares a bundle on disk with the registry: which files are added, removed or changed (by
+ * sha256), and how many are unchanged. Writes nothing.
+ *
+ * Wraps `docs.sp_verify_bundle`; the folder is walked as `registerBundle` walks it.
+ * @example
+ * ```ts
+ * const v = await db.documents.verifyBundle('./docs');
+ * if (v.added.length + v.removed.length + v.changed.length > 0) console.warn('docs drifted', v);
+ * ```
+ * @throws ValidationError when the options are malformed or `dir` is not a readable folder (nothing is sent)
+ */
+export async function verifyBundle(
+  sql: Queryable,
+  dir: string,
+  options: VerifyBundleOptions = {},
+): Promise<VerifyBundleResult> {
+  const op = 'documents.verifyBundle';
+  const folder = parseInput(op, BundleDir, dir);
+  const { prefix = '' } = parseInput(op, VerifyBundleOptions, options);
+  const files = await readBundle(op, folder, prefix);
+  const rows = await run(
+    op,
+    sql`
+      select doc_path as path, verdict
+      from docs.sp_verify_bundle(
+        ${sql.array(
+          files.map((f) => f.path),
+          25,
+        )}::text[],
+        ${sql.array(
+          files.map((f) => f.sha256),
+          25,
+        )}::text[],
+        ${prefix}
+      )
+    `,
+  );
+  const result: VerifyBundleResult = { added: [], removed: [], changed: [], unchanged: 0 };
+  for (const row of parseRows('docs.sp_verify_bundle', VerdictRow, rows)) {
+    if (row.verdict === 'unchanged') result.unchanged++;
+    else result[row.verdict].push(row.path);
+  }
+  for (const list of [result.added, result.removed, result.changed])
+    list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return result;
+}
+
+/**
+ * Lists registered documents by path (code-unit order), present ones only unless `includeRemoved`.
+ *
+ * Reads `docs.doc_registry`.
+ * @example
+ * ```ts
+ * const guides = await db.documents.listDocuments({ prefix: 'guides/' });
+ * ```
+ * @throws ValidationError when the options are malformed (nothing is sent)
+ */
+export async function listDocuments(
+  sql: Queryable,
+  options: ListDocumentsOptions = {},
+): Promise<DocumentRow[]> {
+  const op = 'documents.listDocuments';
+  const { prefix = '', includeRemoved = false } = parseInput(op, ListDocumentsOptions, options);
+  const rows = await run(
+    op,
+    sql`
+      select id, path, slug, title, kind, version, sha256, size_bytes as "sizeBytes",
+             registered_at as "registeredAt", updated_at as "updatedAt", removed_at as "removedAt", meta
+      from docs.doc_registry
+      where starts_with(path, ${prefix}) and (${includeRemoved} or removed_at is null)
+      order by path collate "C"
+    `,
+  );
+  return parseRows('docs.doc_registry', DocumentRow, rows);
+}
+
+/**
+ * The hash history of one document, oldest first: one entry at its first registration and one
+ * each time its sha256 changed. Kept for removed documents too.
+ *
+ * Reads `docs.v_document_hashes`.
+ * @example
+ * ```ts
+ * const history = await db.documents.documentHistory('guides/setup.md');
+ * // [{ path: 'guides/setup.md', algorithm: 'sha256', hash: '9f86…', computedAt: Date }, …]
+ * ```
+ * @throws ValidationError when `path` is empty or too long (nothing is sent)
+ * @throws NotFoundError when no document has that path
+ */
+export async function documentHistory(sql: Queryable, path: string): Promise<DocumentHashRow[]> {
+  const op = 'documents.documentHistory';
+  const docPath = parseInput(op, DocumentPath, path);
+  const rows = await run(
+    op,
+    sql`
+      select r.path, h.algorithm, h.hash, h.computed_at as "computedAt"
+      from docs.doc_registry r
+      left join docs.v_document_hashes h on h.path = r.path
+      where r.path = ${docPath}
+      order by h.computed_at, h.id
+    `,
+  );
+  if (rows.length === 0) throw new NotFoundError(op, `document ${docPath}`);
+  return parseRows('docs.v_document_hashes', DocumentHashRow, rows);
+}

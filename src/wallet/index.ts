@@ -1,2 +1,337 @@
-// The wallet module: filled in by its issue.
-export {};
+/**
+ * The wallet module: schema `wallet` (pack `05_wallet.sql`): per-user accounts at venues, the moves
+ * of assets on them (idempotent imports, no overdraw unless allowed), balance snapshots, and the
+ * current balances (last snapshot + the moves after it). Quantities are exact decimal strings.
+ */
+import { z } from 'zod';
+import { uuid } from '../core/codecs.js';
+import { NotFoundError } from '../core/errors.js';
+import type { Queryable } from '../core/queryable.js';
+import { parseInput, parseMaybe, parseOne, parseRows, run } from '../core/run.js';
+import {
+  AccountRow,
+  BalanceRow,
+  CreateAccountInput,
+  ListAccountsOptions,
+  ListMovesOptions,
+  MoveInput,
+  MoveRow,
+  RecordMovesResult,
+  SnapshotRow,
+  TakeSnapshotInput,
+  UpdateAccountInput,
+} from './schemas.js';
+
+export * from './schemas.js';
+
+const ACCOUNT_COLUMNS = (sql: Queryable) => sql`
+  id, owner_id as "ownerId", venue, label, base_currency as "baseCurrency", status,
+  allow_negative as "allowNegative", ledger_version as "ledgerVersion", created_at as "createdAt", updated_at as "updatedAt"
+`;
+const SNAPSHOT_COLUMNS = (sql: Queryable) => sql`
+  id, account_id as "accountId", asset, balance, taken_at as "takenAt", source, created_at as "createdAt"
+`;
+
+const AccountId = z.strictObject({ accountId: uuid });
+const RecordMovesArgs = z.strictObject({ accountId: uuid, moves: z.array(MoveInput) });
+const UpdateAccountArgs = z.strictObject({ accountId: uuid, changes: UpdateAccountInput });
+const ListMovesArgs = z.strictObject({ accountId: uuid, options: ListMovesOptions });
+const TakeSnapshotArgs = z.strictObject({ accountId: uuid, input: TakeSnapshotInput });
+
+async function accountExists(op: string, sql: Queryable, accountId: string): Promise<boolean> {
+  const rows = await run(op, sql`select 1 from wallet.accounts where id = ${accountId}`);
+  return rows.length > 0;
+}
+
+/**
+ * Opens an account for an owner at a venue and returns it as stored.
+ *
+ * Wraps `wallet.sp_create_account`; `(ownerId, venue, label)` is unique.
+ * @example
+ * ```ts
+ * const acc = await db.wallet.createAccount({ ownerId, venue: 'binance', label: 'spot' });
+ * // acc.baseCurrency === 'USDT', acc.status === 'active', acc.allowNegative === false
+ * ```
+ * @throws ValidationError when the input is malformed (nothing is sent)
+ * @throws ConflictError when the owner already has an account with that venue and label
+ */
+export async function createAccount(sql: Queryable, input: CreateAccountInput): Promise<AccountRow> {
+  const op = 'wallet.createAccount';
+  const {
+    ownerId,
+    venue,
+    label,
+    baseCurrency = null,
+    allowNegative = null,
+  } = parseInput(op, CreateAccountInput, input);
+  const rows = await run(
+    op,
+    sql`
+      select ${ACCOUNT_COLUMNS(sql)}
+      from wallet.sp_create_account(${ownerId}, ${venue}, ${label}, ${baseCurrency}, ${allowNegative})
+    `,
+  );
+  return parseOne('wallet.sp_create_account', AccountRow, rows);
+}
+
+/**
+ * One account by id, or null when there is none.
+ *
+ * Reads `wallet.accounts`.
+ * @example
+ * ```ts
+ * const acc = await db.wallet.getAccount(accountId);
+ * ```
+ * @throws ValidationError when `accountId` is not a uuid (nothing is sent)
+ */
+export async function getAccount(sql: Queryable, accountId: string): Promise<AccountRow | null> {
+  const op = 'wallet.getAccount';
+  const args = parseInput(op, AccountId, { accountId });
+  const rows = await run(
+    op,
+    sql`select ${ACCOUNT_COLUMNS(sql)} from wallet.accounts where id = ${args.accountId}`,
+  );
+  return parseMaybe('wallet.accounts', AccountRow, rows);
+}
+
+/**
+ * Accounts matching the filters (all of them without), by owner, venue and label.
+ *
+ * Reads `wallet.accounts`.
+ * @example
+ * ```ts
+ * const mine = await db.wallet.listAccounts({ ownerId, status: 'active' });
+ * ```
+ * @throws ValidationError when a filter is malformed (nothing is sent)
+ */
+export async function listAccounts(sql: Queryable, options: ListAccountsOptions = {}): Promise<AccountRow[]> {
+  const op = 'wallet.listAccounts';
+  const { ownerId = null, venue = null, status = null } = parseInput(op, ListAccountsOptions, options);
+  const rows = await run(
+    op,
+    sql`
+      select ${ACCOUNT_COLUMNS(sql)} from wallet.accounts
+      where (${ownerId}::uuid is null or owner_id = ${ownerId}::uuid)
+        and (${venue}::text is null or venue = ${venue}::text)
+        and (${status}::text is null or status = ${status}::text)
+      order by owner_id, venue, label
+    `,
+  );
+  return parseRows('wallet.accounts', AccountRow, rows);
+}
+
+/**
+ * Changes an account's label, status or `allowNegative` (the fields given) and returns it.
+ *
+ * Wraps `wallet.sp_update_account`. Closing an account keeps its moves and snapshots and refuses new ones.
+ * @example
+ * ```ts
+ * await db.wallet.updateAccount(accountId, { status: 'closed' });
+ * ```
+ * @throws ValidationError when the input is malformed (nothing is sent)
+ * @throws NotFoundError when there is no such account
+ * @throws ConflictError when the new label is taken for that owner and venue
+ */
+export async function updateAccount(
+  sql: Queryable,
+  accountId: string,
+  changes: UpdateAccountInput,
+): Promise<AccountRow> {
+  const op = 'wallet.updateAccount';
+  const args = parseInput(op, UpdateAccountArgs, { accountId, changes });
+  const { label = null, status = null, allowNegative = null } = args.changes;
+  const rows = await run(
+    op,
+    sql`
+      select ${ACCOUNT_COLUMNS(sql)}
+      from wallet.sp_update_account(${args.accountId}, ${label}, ${status}, ${allowNegative})
+    `,
+  );
+  return parseOne('wallet.sp_update_account', AccountRow, rows);
+}
+
+/**
+ * Records a batch of moves on an account in one set-based statement, idempotently: a move whose
+ * external id (or, without one, whose content) is already recorded is skipped, and a repeat inside
+ * the batch is inserted once. The account row is locked for the write, and a batch that would leave
+ * a balance below zero is refused whole unless the account allows negative balances; concurrent
+ * writers of one account queue, so two withdrawals that each fit alone but not together cannot both pass.
+ *
+ * Wraps `wallet.sp_record_moves` (the overdraw rule is the trigger `wallet.trg_moves_no_overdraw`,
+ * so it holds for every writer).
+ * @example
+ * ```ts
+ * const r = await db.wallet.recordMoves(accountId, [
+ *   { kind: 'deposit', asset: 'BTC', amount: '0.5', occurredAt: Date.now(), externalId: 'dep-1' },
+ *   { kind: 'fee', asset: 'BTC', amount: '0.0001', occurredAt: Date.now(), externalId: 'fee-1' },
+ * ]);
+ * // r: { inserted: 2, skipped: 0, skippedExternalIds: [] }; the same call again: inserted 0, skipped 2
+ * ```
+ * @throws ValidationError when a move is malformed (nothing is sent), when the batch would overdraw
+ *   a balance (SQLSTATE 22023, constraint `moves_no_overdraw`; nothing of the batch is written), or
+ *   when the account is closed
+ * @throws NotFoundError when there is no such account
+ */
+export async function recordMoves(
+  sql: Queryable,
+  accountId: string,
+  moves: readonly MoveInput[],
+): Promise<RecordMovesResult> {
+  const op = 'wallet.recordMoves';
+  const args = parseInput(op, RecordMovesArgs, { accountId, moves });
+  const m = args.moves;
+  const rows = await run(
+    op,
+    sql`
+      select inserted_count as inserted, skipped_count as skipped, skipped_external_ids as "skippedExternalIds"
+      from wallet.sp_record_moves(
+        ${args.accountId},
+        ${sql.array(
+          m.map((x) => x.kind),
+          25,
+        )}::text[],
+        ${sql.array(
+          m.map((x) => x.asset),
+          25,
+        )}::text[],
+        ${sql.array(
+          m.map((x) => x.amount),
+          1700,
+        )}::numeric[],
+        ${sql.array(
+          m.map((x) => x.price ?? null),
+          1700,
+        )}::numeric[],
+        ${sql.array(
+          m.map((x) => x.occurredAt),
+          1184,
+        )}::timestamptz[],
+        ${sql.array(
+          m.map((x) => x.externalId ?? null),
+          25,
+        )}::text[]
+      )
+    `,
+  );
+  return parseOne('wallet.sp_record_moves', RecordMovesResult, rows);
+}
+
+/**
+ * The moves of an account, oldest first (by `occurredAt`, then insertion).
+ *
+ * Reads `wallet.moves`.
+ * @example
+ * ```ts
+ * const btc = await db.wallet.listMoves(accountId, { asset: 'BTC', since: '2025-01-01T00:00:00Z' });
+ * ```
+ * @throws ValidationError when a filter is malformed (nothing is sent)
+ * @throws NotFoundError when there is no such account
+ */
+export async function listMoves(
+  sql: Queryable,
+  accountId: string,
+  options: ListMovesOptions = {},
+): Promise<MoveRow[]> {
+  const op = 'wallet.listMoves';
+  const args = parseInput(op, ListMovesArgs, { accountId, options });
+  const { asset = null, since = null, until = null, limit = null } = args.options;
+  const rows = await run(
+    op,
+    sql`
+      select id, account_id as "accountId", kind, asset, amount, delta, price, occurred_at as "occurredAt",
+             external_id as "externalId", idempotency_key as "idempotencyKey", created_at as "createdAt"
+      from wallet.moves
+      where account_id = ${args.accountId}
+        and (${asset}::text is null or asset = ${asset}::text)
+        and (${since}::timestamptz is null or occurred_at >= ${since}::timestamptz)
+        and (${until}::timestamptz is null or occurred_at < ${until}::timestamptz)
+      order by occurred_at, id
+      limit ${limit}::integer
+    `,
+  );
+  if (rows.length === 0 && !(await accountExists(op, sql, args.accountId))) {
+    throw new NotFoundError(op, `account ${args.accountId}`);
+  }
+  return parseRows('wallet.moves', MoveRow, rows);
+}
+
+/**
+ * Stores the balances of an account at an instant (default now) and returns the stored rows. Given
+ * balances come from the `exchange` (default) or are `manual`; without balances the snapshot is
+ * `computed` from the last snapshot and the moves up to that instant. A snapshot of the same asset
+ * at the same instant is replaced. Later balances start from the newest snapshot.
+ *
+ * Wraps `wallet.sp_take_snapshot` (it locks the account row like `recordMoves`).
+ * @example
+ * ```ts
+ * await db.wallet.takeSnapshot(accountId, { balances: [{ asset: 'BTC', balance: '0.4999' }] });
+ * await db.wallet.takeSnapshot(accountId); // computed from the moves
+ * ```
+ * @throws ValidationError when the input is malformed (nothing is sent), when a reported balance is
+ *   negative on an account that does not allow it, or when the account is closed
+ * @throws NotFoundError when there is no such account
+ */
+export async function takeSnapshot(
+  sql: Queryable,
+  accountId: string,
+  input: TakeSnapshotInput = {},
+): Promise<SnapshotRow[]> {
+  const op = 'wallet.takeSnapshot';
+  const args = parseInput(op, TakeSnapshotArgs, { accountId, input });
+  const { takenAt = null, balances } = args.input;
+  const source = args.input.source ?? (balances ? 'exchange' : 'computed');
+  const assets = balances
+    ? sql.array(
+        balances.map((b) => b.asset),
+        25,
+      )
+    : null;
+  const values = balances
+    ? sql.array(
+        balances.map((b) => b.balance),
+        1700,
+      )
+    : null;
+  const rows = await run(
+    op,
+    sql`
+      select ${SNAPSHOT_COLUMNS(sql)}
+      from wallet.sp_take_snapshot(${args.accountId}, ${assets}::text[], ${values}::numeric[],
+                                   coalesce(${takenAt}::timestamptz, now()), ${source})
+      order by asset
+    `,
+  );
+  return parseRows('wallet.sp_take_snapshot', SnapshotRow, rows);
+}
+
+/**
+ * The current balance of every asset of an account (by asset): its last snapshot plus the moves
+ * after it, summed exactly in SQL.
+ *
+ * Reads `wallet.v_balances`.
+ * @example
+ * ```ts
+ * const b = await db.wallet.balances(accountId);
+ * // [{ accountId, asset: 'BTC', balance: '0.4999', snapshotBalance: null, snapshotAt: null, movesAfter: 2, lastMoveAt: Date }]
+ * ```
+ * @throws ValidationError when `accountId` is not a uuid (nothing is sent)
+ * @throws NotFoundError when there is no such account
+ */
+export async function balances(sql: Queryable, accountId: string): Promise<BalanceRow[]> {
+  const op = 'wallet.balances';
+  const args = parseInput(op, AccountId, { accountId });
+  const rows = await run(
+    op,
+    sql`
+      select account_id as "accountId", asset, balance, snapshot_balance as "snapshotBalance",
+             snapshot_at as "snapshotAt", moves_after as "movesAfter", last_move_at as "lastMoveAt"
+      from wallet.v_balances
+      where account_id = ${args.accountId}
+      order by asset collate "C"
+    `,
+  );
+  if (rows.length === 0 && !(await accountExists(op, sql, args.accountId))) {
+    throw new NotFoundError(op, `account ${args.accountId}`);
+  }
+  return parseRows('wallet.v_balances', BalanceRow, rows);
+}

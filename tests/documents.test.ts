@@ -1,0 +1,269 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { NotFoundError, ValidationError } from '../src/core/errors.js';
+import { documentHistory, listDocuments, registerBundle, verifyBundle } from '../src/documents/index.js';
+import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
+
+let db: TestDatabase;
+let root: string;
+beforeAll(async () => {
+  db = await startTestDatabase();
+  root = mkdtempSync(join(tmpdir(), 'cryptopi-docs-'));
+});
+afterAll(async () => {
+  await db.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+let bundles = 0;
+/** A fresh bundle folder holding `files` (relative path → content). */
+function bundle(files: Record<string, string>): string {
+  const dir = join(root, `b${++bundles}`);
+  mkdirSync(dir);
+  for (const [path, text] of Object.entries(files)) put(dir, path, text);
+  return dir;
+}
+function put(dir: string, path: string, text: string): void {
+  mkdirSync(dirname(join(dir, path)), { recursive: true });
+  writeFileSync(join(dir, path), text);
+}
+/** The whole docs schema, to show that a call wrote nothing. */
+const tables = async () => ({
+  registry: await db.sql`select * from docs.doc_registry order by id`,
+  hashes: await db.sql`select * from docs.doc_hashes order by id`,
+});
+const clear = () => db.sql`truncate docs.doc_registry, docs.doc_hashes`;
+
+it('registerBundle walks a folder, hashes every file and lists them back', async () => {
+  await clear();
+  const readme = '# Read me\n\nHello.\n';
+  const setup = '---\n\n#  Setting up  #\ntext\n';
+  const dir = bundle({
+    'README.md': readme,
+    'guides/Setup Guide.md': setup,
+    'api/spec.JSON': '{}',
+    '.hidden': 'x',
+  });
+  mkdirSync(join(dir, '.git'));
+  put(dir, '.git/HEAD', 'ref');
+
+  expect(await registerBundle(db.sql, dir, { version: '1.0.0' })).toEqual({
+    added: 3,
+    changed: 0,
+    unchanged: 0,
+    removed: 0,
+  });
+  const row = (path: string, slug: string, title: string | null, kind: string, text: string) => ({
+    id: expect.any(Number),
+    path,
+    slug,
+    title,
+    kind,
+    version: '1.0.0',
+    sha256: sha(text),
+    sizeBytes: Buffer.byteLength(text),
+    registeredAt: expect.any(Date),
+    updatedAt: expect.any(Date),
+    removedAt: null,
+    meta: {},
+  });
+  expect(await listDocuments(db.sql)).toEqual([
+    row('README.md', 'readme', 'Read me', 'md', readme),
+    row('api/spec.JSON', 'api-spec', null, 'json', '{}'),
+    row('guides/Setup Guide.md', 'guides-setup-guide', 'Setting up', 'md', setup),
+  ]);
+  expect(await documentHistory(db.sql, 'README.md')).toEqual([
+    { path: 'README.md', algorithm: 'sha256', hash: sha(readme), computedAt: expect.any(Date) },
+  ]);
+});
+
+it('verifyBundle reports exactly the changed, added and removed files, and writes nothing', async () => {
+  await clear();
+  const dir = bundle({ 'a.md': 'a', 'b.md': 'b', 'sub/c.txt': 'c' });
+  await registerBundle(db.sql, dir);
+  const before = await tables();
+
+  expect(await verifyBundle(db.sql, dir)).toEqual({ added: [], removed: [], changed: [], unchanged: 3 });
+
+  put(dir, 'b.md', 'b, edited');
+  expect(await verifyBundle(db.sql, dir)).toEqual({
+    added: [],
+    removed: [],
+    changed: ['b.md'],
+    unchanged: 2,
+  });
+
+  put(dir, 'sub/new.md', 'new');
+  rmSync(join(dir, 'a.md'));
+  expect(await verifyBundle(db.sql, dir)).toEqual({
+    added: ['sub/new.md'],
+    removed: ['a.md'],
+    changed: ['b.md'],
+    unchanged: 1,
+  });
+  expect(await tables()).toEqual(before);
+});
+
+it('re-registering appends a hash row for the changed file only and keeps removed documents', async () => {
+  await clear();
+  const dir = bundle({ 'a.md': 'a', 'b.md': 'b', 'c.md': 'c' });
+  await registerBundle(db.sql, dir);
+  put(dir, 'b.md', 'b2');
+  rmSync(join(dir, 'c.md'));
+  put(dir, 'd.md', 'd');
+
+  expect(await registerBundle(db.sql, dir)).toEqual({ added: 1, changed: 1, unchanged: 1, removed: 1 });
+  expect(
+    await db.sql`
+    select r.path, count(h.id)::int as n from docs.doc_registry r join docs.doc_hashes h on h.doc_id = r.id
+    group by r.path order by r.path
+  `,
+  ).toEqual([
+    { path: 'a.md', n: 1 },
+    { path: 'b.md', n: 2 },
+    { path: 'c.md', n: 1 },
+    { path: 'd.md', n: 1 },
+  ]);
+  expect((await documentHistory(db.sql, 'b.md')).map((h) => h.hash)).toEqual([sha('b'), sha('b2')]);
+  expect((await listDocuments(db.sql)).map((d) => d.path)).toEqual(['a.md', 'b.md', 'd.md']);
+  const all = await listDocuments(db.sql, { includeRemoved: true });
+  expect(all.map((d) => [d.path, d.removedAt === null])).toEqual([
+    ['a.md', true],
+    ['b.md', true],
+    ['c.md', false],
+    ['d.md', true],
+  ]);
+  expect(await documentHistory(db.sql, 'c.md')).toEqual([
+    { path: 'c.md', algorithm: 'sha256', hash: sha('c'), computedAt: expect.any(Date) },
+  ]);
+
+  // the same bundle again: nothing changes, not even updated_at
+  const before = await tables();
+  expect(await registerBundle(db.sql, dir)).toEqual({ added: 0, changed: 0, unchanged: 3, removed: 0 });
+  expect(await tables()).toEqual(before);
+
+  // a removed file that comes back unchanged is restored without a new hash row
+  put(dir, 'c.md', 'c');
+  expect(await registerBundle(db.sql, dir)).toEqual({ added: 1, changed: 0, unchanged: 3, removed: 0 });
+  expect((await listDocuments(db.sql)).map((d) => d.path)).toEqual(['a.md', 'b.md', 'c.md', 'd.md']);
+  expect(await db.sql`select count(*)::int as n from docs.doc_hashes`).toEqual([{ n: 5 }]);
+});
+
+it('a prefix confines a bundle to its folder of the registry', async () => {
+  await clear();
+  await registerBundle(db.sql, bundle({ 'index.md': 'root' }), { prefix: 'site/' });
+  const api = bundle({ 'v1.yaml': 'one' });
+  expect(await db.client.documents.registerBundle(api, { prefix: 'api/' })).toEqual({
+    added: 1,
+    changed: 0,
+    unchanged: 0,
+    removed: 0,
+  });
+  rmSync(join(api, 'v1.yaml'));
+  put(api, 'v2.yaml', 'two');
+  expect(await db.client.documents.verifyBundle(api, { prefix: 'api/' })).toEqual({
+    added: ['api/v2.yaml'],
+    removed: ['api/v1.yaml'],
+    changed: [],
+    unchanged: 0,
+  });
+  expect(await db.client.documents.registerBundle(api, { prefix: 'api/' })).toEqual({
+    added: 1,
+    changed: 0,
+    unchanged: 0,
+    removed: 1,
+  });
+  expect((await db.client.documents.listDocuments()).map((d) => d.path)).toEqual([
+    'api/v2.yaml',
+    'site/index.md',
+  ]);
+  expect((await listDocuments(db.sql, { prefix: 'api/', includeRemoved: true })).map((d) => d.path)).toEqual([
+    'api/v1.yaml',
+    'api/v2.yaml',
+  ]);
+});
+
+it('concurrent registrations of one bundle record each document and hash once', async () => {
+  await clear();
+  const dir = bundle({ 'a.md': 'a', 'b.md': 'b', 'c/d.md': 'd' });
+  const results = await Promise.all([1, 2, 3, 4].map(() => registerBundle(db.sql, dir)));
+  expect(results.map((r) => r.added).sort()).toEqual([0, 0, 0, 3]);
+  expect(results.map((r) => r.unchanged).sort()).toEqual([0, 3, 3, 3]);
+  expect(
+    await db.sql`select count(*)::int as docs, (select count(*)::int from docs.doc_hashes) as hashes
+                      from docs.doc_registry`,
+  ).toEqual([{ docs: 3, hashes: 3 }]);
+});
+
+it('refuses a missing folder and a bad prefix, and writes nothing', async () => {
+  await clear();
+  await registerBundle(db.sql, bundle({ 'a.md': 'a' }));
+  const before = await tables();
+
+  const missing = await registerBundle(db.sql, join(root, 'nope')).catch((e: unknown) => e);
+  expect(missing).toBeInstanceOf(ValidationError);
+  expect((missing as ValidationError).issues).toEqual([
+    { path: ['dir'], message: 'is not a readable folder' },
+  ]);
+
+  const file = await verifyBundle(db.sql, join(bundle({ 'x.md': 'x' }), 'x.md')).catch((e: unknown) => e);
+  expect((file as ValidationError).issues).toEqual([{ path: ['dir'], message: 'is not a readable folder' }]);
+
+  const prefix = await registerBundle(db.sql, bundle({ 'y.md': 'y' }), { prefix: '/abs' }).catch(
+    (e: unknown) => e,
+  );
+  expect(prefix).toBeInstanceOf(ValidationError);
+  expect((prefix as ValidationError).issues).toEqual([
+    { path: ['prefix'], message: 'expected empty or a relative folder ending with / such as "guides/"' },
+  ]);
+  const extra = await registerBundle(db.sql, root, { version: '1', tag: 'x' } as never).catch(
+    (e: unknown) => e,
+  );
+  expect((extra as ValidationError).issues).toEqual([{ path: [], message: 'Unrecognized key: "tag"' }]);
+  expect(await tables()).toEqual(before);
+});
+
+it('documentHistory of an unknown path is a NotFoundError', async () => {
+  const error = await documentHistory(db.sql, 'nowhere.md').catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(NotFoundError);
+  expect((error as NotFoundError).key).toBe('document nowhere.md');
+});
+
+it('the database refuses bad registrations too when the SDK is bypassed', async () => {
+  await clear();
+  const h = sha('x');
+  await expect(
+    db.sql`select * from docs.sp_register_bundle('{a.md,a.md}', ${[h, h]}, '{1,1}', '{null,null}', '{md,md}')`,
+  ).rejects.toMatchObject({ code: '22023' });
+  await expect(
+    db.sql`select * from docs.sp_register_bundle('{a.md}', ${[h]}, '{1}', '{null}', '{md}', '/abs/')`,
+  ).rejects.toMatchObject({ code: '22023' });
+  await expect(
+    db.sql`select * from docs.sp_register_bundle('{b.md}', ${[h]}, '{1}', '{null}', '{md}', 'site/')`,
+  ).rejects.toMatchObject({ code: '22023' });
+  await expect(
+    db.sql`select * from docs.sp_register_bundle('{../a.md}', ${[h]}, '{1}', '{null}', '{md}')`,
+  ).rejects.toMatchObject({ code: '23514', constraint_name: 'doc_registry_path_check' });
+  await expect(
+    db.sql`select * from docs.sp_register_bundle('{a.md}', '{nothex}', '{1}', '{null}', '{md}')`,
+  ).rejects.toMatchObject({ code: '23514' });
+  await expect(db.sql`select * from docs.sp_verify_bundle('{a.md}', '{}')`).rejects.toMatchObject({
+    code: '22023',
+  });
+  expect((await tables()).registry).toEqual([]);
+});
+
+it('a deployment can exclude the documents pack', async () => {
+  const bare = await startTestDatabase({ migrations: { exclude: ['documents'] } });
+  try {
+    expect(
+      await bare.sql`select to_regclass('docs.doc_registry') as t, to_regclass('wallet.moves')::text as w`,
+    ).toEqual([{ t: null, w: 'wallet.moves' }]);
+  } finally {
+    await bare.close();
+  }
+});

@@ -1,0 +1,505 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ConflictError, NotFoundError, ValidationError } from '../src/core/errors.js';
+import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
+import {
+  type AccountRow,
+  balances,
+  createAccount,
+  getAccount,
+  listAccounts,
+  listMoves,
+  type MoveInput,
+  recordMoves,
+  takeSnapshot,
+  updateAccount,
+} from '../src/wallet/index.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await startTestDatabase();
+});
+afterAll(() => db.close());
+
+const t0 = Date.UTC(2025, 0, 1);
+const at = (hours: number) => new Date(t0 + hours * 3_600_000);
+let accounts = 0;
+const newAccount = (extra: { allowNegative?: boolean } = {}) =>
+  createAccount(db.sql, { ownerId: randomUUID(), venue: 'binance', label: `spot ${++accounts}`, ...extra });
+/** Every row of the account's moves and snapshots, to show that a call wrote nothing. */
+const stored = async (accountId: string) => ({
+  moves: await db.sql`select * from wallet.moves where account_id = ${accountId} order by id`,
+  snapshots: await db.sql`select * from wallet.snapshots where account_id = ${accountId} order by id`,
+});
+const balanceOf = async (accountId: string) =>
+  (await balances(db.sql, accountId)).map((b) => ({ asset: b.asset, balance: b.balance }));
+const deposit = (amount: string, hours: number, externalId?: string): MoveInput => ({
+  kind: 'deposit',
+  asset: 'BTC',
+  amount,
+  occurredAt: at(hours),
+  ...(externalId ? { externalId } : {}),
+});
+const withdrawal = (amount: string, hours: number, externalId?: string): MoveInput => ({
+  ...deposit(amount, hours, externalId),
+  kind: 'withdrawal',
+});
+
+it('createAccount stores an account with its defaults; getAccount and listAccounts read it back', async () => {
+  const ownerId = randomUUID();
+  const acc = await db.client.wallet.createAccount({ ownerId, venue: 'binance', label: 'spot' });
+  const expected: AccountRow = {
+    id: expect.any(String),
+    ownerId,
+    venue: 'binance',
+    label: 'spot',
+    baseCurrency: 'USDT',
+    status: 'active',
+    allowNegative: false,
+    ledgerVersion: 0,
+    createdAt: expect.any(Date),
+    updatedAt: expect.any(Date),
+  };
+  expect(acc).toEqual(expected);
+  const eur = await createAccount(db.sql, {
+    ownerId,
+    venue: 'kraken',
+    label: 'margin',
+    baseCurrency: 'EUR',
+    allowNegative: true,
+  });
+  expect(await getAccount(db.sql, acc.id)).toEqual(acc);
+  expect(await getAccount(db.sql, randomUUID())).toBeNull();
+  expect(await listAccounts(db.sql, { ownerId })).toEqual([acc, eur]);
+  expect(await db.client.wallet.listAccounts({ ownerId, venue: 'kraken' })).toEqual([eur]);
+
+  const dup = await createAccount(db.sql, { ownerId, venue: 'binance', label: 'spot' }).catch(
+    (e: unknown) => e,
+  );
+  expect(dup).toBeInstanceOf(ConflictError);
+  expect((dup as ConflictError).columns).toEqual(['owner_id', 'venue', 'label']);
+  expect(await listAccounts(db.sql, { ownerId })).toEqual([acc, eur]);
+});
+
+it('createAccount refuses a malformed input, and the database refuses it too', async () => {
+  const error = await createAccount(db.sql, {
+    ownerId: 'nope',
+    venue: ' binance',
+    label: '',
+    baseCurrency: 'usdt',
+  }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ValidationError);
+  expect((error as ValidationError).issues.map((i) => i.path)).toEqual([
+    ['ownerId'],
+    ['venue'],
+    ['label'],
+    ['baseCurrency'],
+  ]);
+  await expect(
+    db.sql`select wallet.sp_create_account(${randomUUID()}, 'binance', 'x', 'usdt')`,
+  ).rejects.toMatchObject({ code: '23514' });
+});
+
+it('recordMoves is idempotent: a replay inserts nothing twice and reports the skipped external ids', async () => {
+  const acc = await newAccount();
+  const batch: MoveInput[] = [
+    deposit('1.50', 1, 'dep-1'),
+    {
+      kind: 'trade_in',
+      asset: 'ETH',
+      amount: 2,
+      price: '3000.5',
+      occurredAt: at(2).toISOString(),
+      externalId: 't-1',
+    },
+    { kind: 'fee', asset: 'BTC', amount: '0.0001', occurredAt: t0 + 2 * 3_600_000 },
+  ];
+  expect(await recordMoves(db.sql, acc.id, batch)).toEqual({
+    inserted: 3,
+    skipped: 0,
+    skippedExternalIds: [],
+  });
+  const before = await stored(acc.id);
+
+  expect(await db.client.wallet.recordMoves(acc.id, batch)).toEqual({
+    inserted: 0,
+    skipped: 3,
+    skippedExternalIds: ['dep-1', 't-1'],
+  });
+  expect(await stored(acc.id)).toEqual(before);
+
+  // a replay mixed with new moves inserts only the new ones; a repeat inside one batch collapses
+  expect(
+    await recordMoves(db.sql, acc.id, [
+      deposit('1.50', 1, 'dep-1'),
+      deposit('0.25', 3, 'dep-2'),
+      deposit('0.25', 3, 'dep-2'),
+      { kind: 'fee', asset: 'BTC', amount: '0.00010', occurredAt: at(2) }, // same content as before
+    ]),
+  ).toEqual({ inserted: 1, skipped: 3, skippedExternalIds: ['dep-1'] });
+
+  expect(await listMoves(db.sql, acc.id)).toEqual([
+    {
+      id: expect.any(Number),
+      accountId: acc.id,
+      kind: 'deposit',
+      asset: 'BTC',
+      amount: '1.50',
+      delta: '1.50',
+      price: null,
+      occurredAt: at(1),
+      externalId: 'dep-1',
+      idempotencyKey: 'ext:dep-1',
+      createdAt: expect.any(Date),
+    },
+    {
+      id: expect.any(Number),
+      accountId: acc.id,
+      kind: 'trade_in',
+      asset: 'ETH',
+      amount: '2',
+      delta: '2',
+      price: '3000.5',
+      occurredAt: at(2),
+      externalId: 't-1',
+      idempotencyKey: 'ext:t-1',
+      createdAt: expect.any(Date),
+    },
+    {
+      id: expect.any(Number),
+      accountId: acc.id,
+      kind: 'fee',
+      asset: 'BTC',
+      amount: '0.0001',
+      delta: '-0.0001',
+      price: null,
+      occurredAt: at(2),
+      externalId: null,
+      idempotencyKey: expect.stringMatching(/^content:[0-9a-f]{64}$/),
+      createdAt: expect.any(Date),
+    },
+    {
+      id: expect.any(Number),
+      accountId: acc.id,
+      kind: 'deposit',
+      asset: 'BTC',
+      amount: '0.25',
+      delta: '0.25',
+      price: null,
+      occurredAt: at(3),
+      externalId: 'dep-2',
+      idempotencyKey: 'ext:dep-2',
+      createdAt: expect.any(Date),
+    },
+  ]);
+  expect(
+    (await listMoves(db.sql, acc.id, { asset: 'BTC', since: at(2), until: at(3) })).map((m) => m.kind),
+  ).toEqual(['fee']);
+  expect(await balanceOf(acc.id)).toEqual([
+    { asset: 'BTC', balance: '1.7499' },
+    { asset: 'ETH', balance: '2' },
+  ]);
+});
+
+it('balances equal the last snapshot plus the moves after it, exactly', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [
+    deposit('10', 1),
+    withdrawal('0.1', 2),
+    { kind: 'deposit', asset: 'USDT', amount: '100.10', occurredAt: at(2) },
+  ]);
+  expect(await balances(db.sql, acc.id)).toEqual([
+    {
+      accountId: acc.id,
+      asset: 'BTC',
+      balance: '9.9',
+      snapshotBalance: null,
+      snapshotAt: null,
+      movesAfter: 2,
+      lastMoveAt: at(2),
+    },
+    {
+      accountId: acc.id,
+      asset: 'USDT',
+      balance: '100.10',
+      snapshotBalance: null,
+      snapshotAt: null,
+      movesAfter: 1,
+      lastMoveAt: at(2),
+    },
+  ]);
+
+  // the exchange reports 9.85 BTC at hour 5 (a fee we never saw); later moves count from there
+  expect(
+    await db.client.wallet.takeSnapshot(acc.id, {
+      takenAt: at(5),
+      balances: [{ asset: 'BTC', balance: '9.85' }],
+    }),
+  ).toEqual([
+    {
+      id: expect.any(Number),
+      accountId: acc.id,
+      asset: 'BTC',
+      balance: '9.85',
+      takenAt: at(5),
+      source: 'exchange',
+      createdAt: expect.any(Date),
+    },
+  ]);
+  await recordMoves(db.sql, acc.id, [
+    withdrawal('0.35', 4), // before the snapshot: the snapshot already holds it
+    { kind: 'trade_out', asset: 'BTC', amount: '0.000000001', occurredAt: at(5) }, // at the snapshot: included in it
+    { kind: 'trade_in', asset: 'BTC', amount: '0.15', occurredAt: at(6) },
+    { kind: 'adjustment', asset: 'BTC', amount: '-0.0000000001', occurredAt: at(7) },
+  ]);
+  expect(await balances(db.sql, acc.id)).toEqual([
+    {
+      accountId: acc.id,
+      asset: 'BTC',
+      balance: '9.9999999999',
+      snapshotBalance: '9.85',
+      snapshotAt: at(5),
+      movesAfter: 2,
+      lastMoveAt: at(7),
+    },
+    {
+      accountId: acc.id,
+      asset: 'USDT',
+      balance: '100.10',
+      snapshotBalance: null,
+      snapshotAt: null,
+      movesAfter: 1,
+      lastMoveAt: at(2),
+    },
+  ]);
+
+  // a computed snapshot materializes the balances as of its instant
+  expect(
+    (await takeSnapshot(db.sql, acc.id, { takenAt: at(6) })).map((s) => [s.asset, s.balance, s.source]),
+  ).toEqual([
+    ['BTC', '10.00', 'computed'],
+    ['USDT', '100.10', 'computed'],
+  ]);
+  expect(await balanceOf(acc.id)).toEqual([
+    { asset: 'BTC', balance: '9.9999999999' },
+    { asset: 'USDT', balance: '100.10' },
+  ]);
+});
+
+it('an overdrawing withdrawal, fee, trade_out or transfer_out is refused and writes nothing of its batch', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('1', 1, 'd1')]);
+  const before = await stored(acc.id);
+  for (const kind of ['withdrawal', 'fee', 'trade_out', 'transfer_out'] as const) {
+    const error = await recordMoves(db.sql, acc.id, [
+      deposit('0.5', 2, `d-${kind}`),
+      { kind, asset: 'BTC', amount: '1.5000001', occurredAt: at(3), externalId: `out-${kind}` },
+    ]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({ sqlstate: '22023', constraint: 'moves_no_overdraw' });
+    expect((error as ValidationError).issues).toEqual([
+      { path: [], message: `overdraw refused: the BTC balance of account ${acc.id} would go below zero` },
+    ]);
+  }
+  expect(await stored(acc.id)).toEqual(before);
+  // exactly the whole balance is fine
+  expect(await recordMoves(db.sql, acc.id, [withdrawal('1.0', 4)])).toMatchObject({ inserted: 1 });
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '0.0' }]);
+  // a batch whose net effect raises the balance is accepted, whatever its order
+  expect(await recordMoves(db.sql, acc.id, [deposit('2', 5), withdrawal('1', 6)])).toMatchObject({
+    inserted: 2,
+  });
+});
+
+it('an account that allows negative balances accepts an overdraw', async () => {
+  const acc = await newAccount({ allowNegative: true });
+  await recordMoves(db.sql, acc.id, [deposit('1', 1), withdrawal('3.5', 2)]);
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '-2.5' }]);
+  expect(
+    await takeSnapshot(db.sql, acc.id, { source: 'manual', balances: [{ asset: 'ETH', balance: '-1' }] }),
+  ).toEqual([expect.objectContaining({ asset: 'ETH', balance: '-1', source: 'manual' })]);
+  // once the account no longer allows it, a further outflow is refused (a deposit is not)
+  await updateAccount(db.sql, acc.id, { allowNegative: false });
+  await expect(recordMoves(db.sql, acc.id, [withdrawal('0.1', 3)])).rejects.toBeInstanceOf(ValidationError);
+  await recordMoves(db.sql, acc.id, [deposit('0.5', 3)]);
+  expect(await balanceOf(acc.id)).toEqual([
+    { asset: 'BTC', balance: '-2.0' },
+    { asset: 'ETH', balance: '-1' },
+  ]);
+});
+
+it('concurrent withdrawals that each fit alone but not together: exactly one succeeds', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('10', 1)]);
+  const results = await Promise.allSettled([
+    recordMoves(db.sql, acc.id, [withdrawal('6', 2, 'w-a')]),
+    recordMoves(db.sql, acc.id, [withdrawal('6', 2, 'w-b')]),
+  ]);
+  expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+  const rejected = results.find((r) => r.status === 'rejected');
+  expect(rejected?.reason).toBeInstanceOf(ValidationError);
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '4' }]);
+
+  // four at once on the pool's four connections, 3 each on a balance of 4 + 6: three pass
+  await recordMoves(db.sql, acc.id, [deposit('6', 3)]);
+  const four = await Promise.allSettled(
+    [1, 2, 3, 4].map((i) => recordMoves(db.sql, acc.id, [withdrawal('3', 4, `w-${i}`)])),
+  );
+  expect(four.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '1' }]);
+});
+
+it('a writer waiting on the account lock sees the committed withdrawal and is refused', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('10', 1)]);
+  const tx = await db.sql.reserve();
+  try {
+    await tx`begin`;
+    expect(await recordMoves(tx, acc.id, [withdrawal('6', 2, 'first')])).toMatchObject({ inserted: 1 });
+    // a second writer on another connection: it must wait for the first transaction's lock
+    let settled = false;
+    const second = recordMoves(db.sql, acc.id, [withdrawal('6', 2, 'second')])
+      .catch((e: unknown) => e)
+      .finally(() => {
+        settled = true;
+      });
+    let waiting = false;
+    while (!settled && !waiting) {
+      const [row] = await db.sql`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock' and query like '%sp_record_moves%'
+      `;
+      waiting = row?.n === 1;
+    }
+    expect(waiting).toBe(true);
+    await tx`commit`;
+    expect(await second).toBeInstanceOf(ValidationError);
+  } finally {
+    tx.release();
+  }
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '4' }]);
+});
+
+it('in repeatable read, a writer that started before a committed withdrawal gets a ConflictError', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('10', 1)]);
+  const first = await db.sql.reserve();
+  const late = await db.sql.reserve();
+  try {
+    await first`begin isolation level repeatable read`;
+    await late`begin isolation level repeatable read`;
+    await late`select 1`; // its snapshot is taken now, before the first withdrawal commits
+    await recordMoves(first, acc.id, [withdrawal('6', 2, 'first')]);
+    await first`commit`;
+    const error = await recordMoves(late, acc.id, [withdrawal('6', 2, 'late')]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).sqlstate).toBe('40001');
+    await late`rollback`;
+  } finally {
+    first.release();
+    late.release();
+  }
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '4' }]);
+  expect((await getAccount(db.sql, acc.id))?.ledgerVersion).toBe(2);
+});
+
+it('the overdraw rule holds for a writer that bypasses the SDK', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('1', 1)]);
+  await expect(db.sql`
+    insert into wallet.moves (account_id, kind, asset, amount, occurred_at, idempotency_key, external_id)
+    values (${acc.id}, 'withdrawal', 'BTC', 2, now(), 'ext:x', 'x')
+  `).rejects.toMatchObject({ code: '22023', constraint_name: 'moves_no_overdraw' });
+  await expect(db.sql`
+    insert into wallet.moves (account_id, kind, asset, amount, occurred_at, idempotency_key)
+    values (${acc.id}, 'deposit', 'BTC', -2, now(), 'anything')
+  `).rejects.toMatchObject({ code: '23514' });
+  await expect(
+    db.sql`select * from wallet.sp_record_moves(${acc.id}, '{deposit}', '{BTC}', '{1}', '{}', '{}', '{}')`,
+  ).rejects.toMatchObject({ code: '22023' });
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '1' }]);
+});
+
+it('recordMoves refuses malformed moves with every issue, and writes nothing', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('5', 1)]);
+  const before = await stored(acc.id);
+  const error = await recordMoves(db.sql, acc.id, [
+    { kind: 'deposit', asset: 'btc', amount: '1', occurredAt: at(2) },
+    { kind: 'deposit', asset: 'BTC', amount: '1,5', occurredAt: at(2) },
+    { kind: 'airdrop' as 'deposit', asset: 'BTC', amount: '1', occurredAt: at(2) },
+    { kind: 'withdrawal', asset: 'BTC', amount: '-1', occurredAt: at(2) },
+    { kind: 'adjustment', asset: 'BTC', amount: '-0.000', occurredAt: at(2) },
+    { kind: 'deposit', asset: 'BTC', amount: '1', price: '-2', occurredAt: 'yesterday' },
+  ]).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ValidationError);
+  expect((error as ValidationError).issues).toEqual([
+    { path: ['moves', 0, 'asset'], message: 'expected an upper-case asset code such as BTC' },
+    { path: ['moves', 1, 'amount'], message: 'expected a decimal string such as "12.50"' },
+    { path: ['moves', 2, 'kind'], message: expect.stringContaining('Invalid option') },
+    { path: ['moves', 3, 'amount'], message: 'a withdrawal amount must be positive' },
+    { path: ['moves', 4, 'amount'], message: 'an adjustment must not be zero' },
+    { path: ['moves', 5, 'occurredAt'], message: expect.any(String) },
+    { path: ['moves', 5, 'price'], message: 'a price must not be negative' },
+  ]);
+  const bad = await recordMoves(db.sql, 'not-a-uuid', []).catch((e: unknown) => e);
+  expect((bad as ValidationError).issues).toEqual([{ path: ['accountId'], message: expect.any(String) }]);
+  expect(await stored(acc.id)).toEqual(before);
+});
+
+it('an unknown or closed account is refused', async () => {
+  const missing = randomUUID();
+  for (const call of [
+    () => recordMoves(db.sql, missing, [deposit('1', 1)]),
+    () => balances(db.sql, missing),
+    () => listMoves(db.sql, missing),
+    () => takeSnapshot(db.sql, missing),
+    () => updateAccount(db.sql, missing, { status: 'closed' }),
+  ]) {
+    await expect(call()).rejects.toBeInstanceOf(NotFoundError);
+  }
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('1', 1)]);
+  const closed = await db.client.wallet.updateAccount(acc.id, { status: 'closed' });
+  expect(closed).toEqual({ ...acc, status: 'closed', ledgerVersion: 1, updatedAt: expect.any(Date) });
+  expect(closed.updatedAt.getTime()).toBeGreaterThanOrEqual(acc.updatedAt.getTime());
+  const before = await stored(acc.id);
+  const error = await recordMoves(db.sql, acc.id, [deposit('1', 2)]).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ValidationError);
+  expect((error as ValidationError).issues).toEqual([{ path: [], message: `account ${acc.id} is closed` }]);
+  await expect(takeSnapshot(db.sql, acc.id)).rejects.toBeInstanceOf(ValidationError);
+  expect(await stored(acc.id)).toEqual(before);
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '1' }]);
+});
+
+it('takeSnapshot refuses a negative balance unless allowed, and a computed snapshot with balances', async () => {
+  const acc = await newAccount();
+  const before = await stored(acc.id);
+  const negative = await takeSnapshot(db.sql, acc.id, {
+    balances: [{ asset: 'BTC', balance: '-0.1' }],
+  }).catch((e: unknown) => e);
+  expect(negative).toBeInstanceOf(ValidationError);
+  expect(negative).toMatchObject({ sqlstate: '22023', constraint: 'snapshots_no_negative' });
+  const mixed = await takeSnapshot(db.sql, acc.id, {
+    source: 'computed',
+    balances: [{ asset: 'BTC', balance: '1' }],
+  }).catch((e: unknown) => e);
+  expect((mixed as ValidationError).issues).toEqual([
+    {
+      path: ['input', 'balances'],
+      message: 'a computed snapshot takes no balances; an exchange or manual one needs them',
+    },
+  ]);
+  expect(await stored(acc.id)).toEqual(before);
+  // the same asset twice in one snapshot: the last one wins; the same instant again replaces it
+  const rows = await takeSnapshot(db.sql, acc.id, {
+    takenAt: at(1),
+    balances: [
+      { asset: 'BTC', balance: '1' },
+      { asset: 'BTC', balance: '2' },
+    ],
+  });
+  expect(rows.map((r) => r.balance)).toEqual(['2']);
+  await takeSnapshot(db.sql, acc.id, { takenAt: at(1), balances: [{ asset: 'BTC', balance: '3' }] });
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '3' }]);
+});
