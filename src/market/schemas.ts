@@ -19,7 +19,6 @@ const windowLabel = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, 'expected a window label such as 1m');
 const nonNegativeDecimal = decimalInput.refine((v) => !v.trim().startsWith('-'), 'must not be negative');
-const price = z.number().positive();
 
 // ---------------------------------------------------------------------------------------------
 // symbols and assets
@@ -175,13 +174,18 @@ export type LatestKlinesInput = z.input<typeof LatestKlinesInput>;
 // ---------------------------------------------------------------------------------------------
 // order book
 
-const unsignedDecimal = z
-  .string()
-  .regex(/^[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$/, 'expected an unsigned decimal string such as "0.25"');
-const level = z.tuple([
-  z.union([price, unsignedDecimal.refine((v) => Number(v) > 0, 'price must be positive')]),
-  z.union([z.number().nonnegative(), unsignedDecimal]),
-]);
+const UNSIGNED_DECIMAL = /^[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$/;
+const levelValue = (positive: boolean) =>
+  z.union([z.number(), z.string()]).refine(
+    (v) => {
+      const ok = typeof v === 'number' ? Number.isFinite(v) && v >= 0 : UNSIGNED_DECIMAL.test(v);
+      return ok && (!positive || Number(v) > 0) && Number.isFinite(Number(v));
+    },
+    positive
+      ? 'price must be a positive number or decimal string'
+      : 'qty must be a number or decimal string ≥ 0',
+  );
+const level = z.tuple([levelValue(true), levelValue(false)]);
 
 /** Input of `ingestOrderbook`: a snapshot of `[price, qty]` pairs (numbers or decimal strings, as exchanges send). */
 export const IngestOrderbookInput = z.strictObject({
