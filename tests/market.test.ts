@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../src/core/errors.js';
 import {
@@ -162,6 +163,15 @@ describe('symbols', () => {
       code: '22023',
     });
     expect(await db.sql`select * from market.symbols order by symbol`).toEqual(before);
+  });
+
+  it('concurrent first upserts of one symbol on separate connections make one row', async () => {
+    const rows = await Promise.all([0, 1, 2, 3].map(() => upsertSymbol(db.sql, { symbol: 'ADAEUR' })));
+    expect(new Set(rows.map((r) => r.createdAt.getTime())).size).toBe(1);
+    expect(
+      await db.sql`select symbol, base_asset, quote_asset, status from market.symbols where symbol = 'ADAEUR'`,
+    ).toEqual([{ symbol: 'ADAEUR', base_asset: 'ADA', quote_asset: 'EUR', status: 'OFF' }]);
+    await db.sql`delete from market.symbols where symbol = 'ADAEUR'`;
   });
 
   it('listSymbols filters by status, base and quote', async () => {
@@ -356,6 +366,29 @@ describe('klines', () => {
     expect(
       await db.sql`select count(*)::int as n from market.klines where open_time >= '2030-01-01'`,
     ).toEqual([{ n: 0 }]);
+  });
+
+  it('ingestKlines works on a fresh host pool that does not fetch array types', async () => {
+    const raw = postgres(db.url, { fetch_types: false, max: 4, onnotice: () => {} });
+    try {
+      const batch = Array.from({ length: 40 }, (_, i) => ({
+        ...candle(40_000 + i),
+        source: i % 2 ? 'a"b\\c' : undefined,
+      }));
+      const parts = [batch.slice(0, 10), batch.slice(10, 20), batch.slice(20, 30), batch.slice(30)];
+      const results = await Promise.all(parts.map((p) => ingestKlines(raw, p)));
+      expect(results.map((r) => r.inserted)).toEqual([10, 10, 10, 10]);
+      const rows = await db.sql`
+        select source, count(*)::int as n from market.klines
+        where open_time >= ${new Date(T0 + 40_000 * MINUTE)} and open_time < ${new Date(T0 + 40_040 * MINUTE)}
+        group by source order by source nulls first`;
+      expect(rows).toEqual([
+        { source: null, n: 20 },
+        { source: 'a"b\\c', n: 20 },
+      ]);
+    } finally {
+      await raw.end();
+    }
   });
 
   it('concurrent overlapping batches on separate connections all succeed (no deadlock)', async () => {

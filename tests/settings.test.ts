@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, IntegrityError, NotFoundError, ValidationError } from '../src/core/errors.js';
 import {
@@ -368,6 +369,21 @@ describe('coin universe', () => {
     expect([await universe(), await symbols()]).toEqual([u0, s0]);
   });
 
+  it('works on a host pool that does not fetch array types (fetch_types: false)', async () => {
+    const raw = postgres(db.url, { fetch_types: false, max: 2, onnotice: () => {} });
+    try {
+      expect(await syncCoinUniverse(raw, ['BTCUSDT', 'ETHUSDT'])).toMatchObject({ enabledCount: 2 });
+      expect(await queueUniverseBatch(raw, { symbols: ['ETHUSDT', 'BTCUSDT'] })).toMatchObject({
+        symbols: ['ETHUSDT', 'BTCUSDT'],
+        enabledCount: 2,
+        disabledCount: 0,
+      });
+      expect(await enabled()).toEqual(['BTCUSDT', 'ETHUSDT']);
+    } finally {
+      await raw.end();
+    }
+  });
+
   it('concurrent syncs on separate connections never blend their lists', async () => {
     const lists = [
       ['BTCUSDT', 'ETHUSDT'],
@@ -441,7 +457,7 @@ describe('coin universe', () => {
     expect(await enabled()).toEqual(['BTCUSDT', 'ETHUSDT', 'LINKUSDT']);
     const rows = await db.sql`
       select symbols, enabled_count, disabled_count, applied_at is not null as applied
-      from settings.universe_batch_ops order by id`;
+      from settings.universe_batch_ops where id >= ${batch.id} order by id`;
     expect(rows).toEqual([
       { symbols: ['ETHUSDT', 'LINKUSDT'], enabled_count: 2, disabled_count: 1, applied: true },
       { symbols: ['BTCUSDT'], enabled_count: 1, disabled_count: 0, applied: true },

@@ -26,6 +26,7 @@ import {
 } from './schemas.js';
 import { z } from 'zod';
 import { collapseKlines } from './klines.js';
+import { pgArray } from './arrays.js';
 
 export * from './schemas.js';
 
@@ -196,13 +197,13 @@ export async function ingestKlines(sql: Queryable, candles: IngestKlinesInput): 
         select r.symbol, r.window_label, r.open_time, r.close_time, r.open, r.high, r.low, r.close,
                coalesce(r.volume, 0), r.quote_volume, r.trades, r.taker_buy_base, r.taker_buy_quote, r.source
         from unnest(
-          ${sql.array(c.symbol, 25)}::text[], ${sql.array(c.window, 25)}::text[],
-          ${sql.array(c.openTime, 1184)}::timestamptz[], ${sql.array(c.closeTime, 1184)}::timestamptz[],
-          ${sql.array(c.open, 701)}::float8[], ${sql.array(c.high, 701)}::float8[],
-          ${sql.array(c.low, 701)}::float8[], ${sql.array(c.close, 701)}::float8[],
-          ${sql.array(c.volume, 1700)}::numeric[], ${sql.array(c.quoteVolume, 1700)}::numeric[],
-          ${sql.array(c.trades, 23)}::integer[], ${sql.array(c.takerBuyBase, 1700)}::numeric[],
-          ${sql.array(c.takerBuyQuote, 1700)}::numeric[], ${sql.array(c.source, 25)}::text[]
+          ${pgArray(c.symbol)}::text[], ${pgArray(c.window)}::text[],
+          ${pgArray(c.openTime)}::timestamptz[], ${pgArray(c.closeTime)}::timestamptz[],
+          ${pgArray(c.open)}::float8[], ${pgArray(c.high)}::float8[],
+          ${pgArray(c.low)}::float8[], ${pgArray(c.close)}::float8[],
+          ${pgArray(c.volume)}::numeric[], ${pgArray(c.quoteVolume)}::numeric[],
+          ${pgArray(c.trades)}::integer[], ${pgArray(c.takerBuyBase)}::numeric[],
+          ${pgArray(c.takerBuyQuote)}::numeric[], ${pgArray(c.source)}::text[]
         ) with ordinality as r(symbol, window_label, open_time, close_time, open, high, low, close, volume,
           quote_volume, trades, taker_buy_base, taker_buy_quote, source, n)
         order by r.n

@@ -39,6 +39,7 @@ import {
   WindowRow,
 } from './schemas.js';
 import { withoutSecrets } from './secrets.js';
+import { pgArray } from './arrays.js';
 
 export * from './schemas.js';
 
@@ -235,7 +236,7 @@ export async function syncCoinUniverse(
     op,
     sql`
       select enabled_count as "enabledCount", disabled_count as "disabledCount"
-      from settings.sp_sync_coin_universe(${sql.array(symbols, 25)}::text[], ${autoDisable})
+      from settings.sp_sync_coin_universe(${pgArray(symbols)}::text[], ${autoDisable})
     `,
   );
   return parseOne('settings.sp_sync_coin_universe', SyncCoinUniverseResult, rows);
@@ -313,8 +314,8 @@ export async function queueUniverseBatch(
     op,
     sql`
       insert into settings.universe_batch_ops (symbols, auto_disable)
-      values (${sql.array(symbols, 25)}::text[], ${autoDisable})
-      returning id, symbols, auto_disable as "autoDisable", requested_at as "requestedAt",
+      values (${pgArray(symbols)}::text[], ${autoDisable})
+      returning id, to_jsonb(symbols) as symbols, auto_disable as "autoDisable", requested_at as "requestedAt",
                 applied_at as "appliedAt", enabled_count as "enabledCount", disabled_count as "disabledCount"
     `,
   );

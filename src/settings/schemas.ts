@@ -30,7 +30,7 @@ export type WindowRow = z.output<typeof WindowRow>;
 export const UpsertWindowInput = z
   .strictObject({
     label: label32,
-    amount: z.int().positive().max(1_000_000).optional(),
+    amount: z.int().positive().max(2_147_483_647).optional(),
     unit: WindowRow.shape.unit.optional(),
   })
   .refine((w) => (w.amount === undefined) === (w.unit === undefined), {
@@ -271,9 +271,9 @@ export type UpsertWalletInput = z.input<typeof UpsertWalletInput>;
 export const PutWalletCredentialsInput = z.strictObject({
   walletId: uuid,
   exchange: provider,
-  apiKey: z.string().min(8).max(512),
-  apiSecret: z.string().min(8).max(512),
-  passphrase: z.string().min(1).max(512).optional(),
+  apiKey: z.string().min(8),
+  apiSecret: z.string().min(8),
+  passphrase: z.string().min(1).optional(),
 });
 export type PutWalletCredentialsInput = z.input<typeof PutWalletCredentialsInput>;
 
@@ -282,7 +282,7 @@ export const GetWalletCredentialsInput = z.strictObject({ walletId: uuid, exchan
 export type GetWalletCredentialsInput = z.input<typeof GetWalletCredentialsInput>;
 
 /** The host app's encryption key for wallet credentials (at least 16 characters; never stored). */
-export const EncryptionOptions = z.strictObject({ encryptionKey: z.string().min(16).max(1024) });
+export const EncryptionOptions = z.strictObject({ encryptionKey: z.string().min(16) });
 export type EncryptionOptions = z.input<typeof EncryptionOptions>;
 
 /** What `putWalletCredentials` stored: no secret, a sha256 fingerprint and the last 4 characters of the key. */
@@ -335,7 +335,7 @@ export const UpsertRuleInput = z.strictObject({
   ruleId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/, 'expected a rule id such as api.markets'),
   description: z.string().max(500).optional(),
   enabled: z.boolean().optional(),
-  precedence: z.int().min(-1_000_000).max(1_000_000).optional(),
+  precedence: z.int().min(-2_147_483_648).max(2_147_483_647).optional(),
   ruleJson: jsonObject.optional(),
 });
 export type UpsertRuleInput = z.input<typeof UpsertRuleInput>;
