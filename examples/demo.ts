@@ -4,7 +4,10 @@ import { type Client, createClient } from '../src/client.js';
 import { startEmbeddedServer, type TestServer } from '../src/testing/index.js';
 
 type Tour = (db: Client, print: (line: string) => void) => Promise<void>;
-const tours: [string, () => Promise<{ tour: Tour }>][] = [['wallet', () => import('./tour/wallet.js')]];
+const tours: [string, () => Promise<{ tour: Tour }>][] = [
+  ['settings and market', () => import('./tour/settings-market.js')],
+  ['wallet', () => import('./tour/wallet.js')],
+];
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -3,6 +3,7 @@
  * The top floor of the import graph: the only file that knows every module.
  */
 import postgres from 'postgres';
+import { ValidationError } from './core/errors.js';
 import { inTransaction, type Logger, type Queryable, type Sql } from './core/queryable.js';
 import * as documents from './documents/index.js';
 import * as ingest from './ingest/index.js';
@@ -43,6 +44,12 @@ function bindModule<M extends object>(mod: M, sql: Queryable): Bound<M> {
 }
 
 export interface ClientOptions {
+  /**
+   * The key that encrypts and decrypts wallet credentials (`settings.putWalletCredentials` /
+   * `getWalletCredentials`), at least 16 characters. Kept in memory only: never stored, sent only as
+   * a bound parameter, never logged, never part of an error.
+   */
+  encryptionKey?: string | undefined;
   /** Receives PostgreSQL notices and migration progress; nothing goes to the console by default. */
   logger?: Logger | undefined;
   /** Default options for `migrate`, `status`, `plan` and `verify` (packs folder, include/exclude). */
@@ -51,11 +58,48 @@ export interface ClientOptions {
   postgres?: postgres.Options<Record<string, postgres.PostgresType>> | undefined;
 }
 
+type SettingsFns = Bound<typeof settings>;
+type EncryptionOptions = settings.EncryptionOptions;
+
+/** The settings functions, with the credentials' `{ encryptionKey }` defaulting to the client option. */
+export type SettingsNamespace = Omit<SettingsFns, 'putWalletCredentials' | 'getWalletCredentials'> & {
+  putWalletCredentials(
+    input: settings.PutWalletCredentialsInput,
+    options?: EncryptionOptions,
+  ): ReturnType<SettingsFns['putWalletCredentials']>;
+  getWalletCredentials(
+    input: settings.GetWalletCredentialsInput,
+    options?: EncryptionOptions,
+  ): ReturnType<SettingsFns['getWalletCredentials']>;
+};
+
+function settingsNamespace(sql: Queryable, clientKey: string | undefined): SettingsNamespace {
+  const key = (op: string, options: EncryptionOptions | undefined): EncryptionOptions => {
+    if (options) return options;
+    if (clientKey === undefined) {
+      throw new ValidationError(op, [
+        {
+          path: ['encryptionKey'],
+          message: 'no encryption key: pass { encryptionKey } or set the client option',
+        },
+      ]);
+    }
+    return { encryptionKey: clientKey };
+  };
+  return {
+    ...bindModule(settings, sql),
+    putWalletCredentials: async (input, options) =>
+      settings.putWalletCredentials(sql, input, key('settings.putWalletCredentials', options)),
+    getWalletCredentials: async (input, options) =>
+      settings.getWalletCredentials(sql, input, key('settings.getWalletCredentials', options)),
+  };
+}
+
 /** What both the root client and a transaction's client offer. */
 export interface ClientScope {
   /** The connection this scope runs on (a pool, or the transaction). */
   readonly sql: Queryable;
-  readonly settings: Bound<typeof settings>;
+  readonly settings: SettingsNamespace;
   readonly market: Bound<typeof market>;
   readonly documents: Bound<typeof documents>;
   readonly wallet: Bound<typeof wallet>;
@@ -84,7 +128,7 @@ function scope(sql: Queryable, options: ClientOptions): ClientScope {
   const defaults = { ...options.migrations, logger: options.logger };
   return {
     sql,
-    settings: bindModule(settings, sql),
+    settings: settingsNamespace(sql, options.encryptionKey),
     market: bindModule(market, sql),
     documents: bindModule(documents, sql),
     wallet: bindModule(wallet, sql),

@@ -24,6 +24,8 @@ it('npm run demo migrates a fresh database, tours it, and verifies', () => {
   const packs = loadPacks().map((p) => p.name);
   for (const name of packs) expect(r.stdout).toMatch(new RegExp(`applied\\s+${name} \\(\\d+ ms\\)`));
   expect(r.stdout).toContain(`verify: ${packs.length} packs match the shipped DDL`);
+  expect(r.stdout).toContain('universe synced: 4 enabled, 0 disabled');
+  expect(r.stdout).toContain('klines: 60 inserted, 0 updated, 0 unchanged');
   expect(r.stdout).toContain('import: 3 inserted; the same import again: 0 inserted, 3 skipped');
   expect(r.stdout).toContain('balance USDT  749.50');
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '../src/client.js';
 import { AuthError, IntegrityError, NotFoundError, ValidationError } from '../src/core/errors.js';
 import {
   getParams,
@@ -776,6 +777,37 @@ describe('wallets and credentials', () => {
     ]);
     expect(exposed(shortKey)).not.toContain('short');
     expect(await db.sql`select * from settings.wallet_credentials order by wallet_id`).toEqual(before);
+  });
+
+  it('a client created with encryptionKey uses it for credentials; without one the call is refused', async () => {
+    const keyed = createClient({ sql: db.sql }, { encryptionKey });
+    const wallet = await keyed.settings.upsertWallet({ label: 'client-key', exchange: 'binance' });
+    await keyed.settings.putWalletCredentials({
+      walletId: wallet.id,
+      exchange: 'binance',
+      apiKey,
+      apiSecret,
+    });
+    const back = await keyed.transaction((tx) =>
+      tx.settings.getWalletCredentials({ walletId: wallet.id, exchange: 'binance' }),
+    );
+    expect({ apiKey: back.apiKey, apiSecret: back.apiSecret }).toEqual({ apiKey, apiSecret });
+    // the standalone function with the same key reads what the client wrote
+    expect(
+      (await getWalletCredentials(db.sql, { walletId: wallet.id, exchange: 'binance' }, { encryptionKey }))
+        .apiKey,
+    ).toBe(apiKey);
+    const keyless = await refusal(
+      db.client.settings.getWalletCredentials({ walletId: wallet.id, exchange: 'binance' }),
+    );
+    expect(keyless).toBeInstanceOf(ValidationError);
+    expect((keyless as ValidationError).issues).toEqual([
+      {
+        path: ['encryptionKey'],
+        message: 'no encryption key: pass { encryptionKey } or set the client option',
+      },
+    ]);
+    for (const s of secrets) expect(exposed(keyless)).not.toContain(s);
   });
 
   it('the table refuses clear bytes from any writer', async () => {

@@ -26,7 +26,7 @@ import {
 } from './schemas.js';
 import { z } from 'zod';
 import { collapseKlines } from './klines.js';
-import { pgArray } from './arrays.js';
+import { pgArray } from '../core/arrays.js';
 
 export * from './schemas.js';
 

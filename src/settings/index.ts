@@ -39,7 +39,7 @@ import {
   WindowRow,
 } from './schemas.js';
 import { withoutSecrets } from './secrets.js';
-import { pgArray } from './arrays.js';
+import { pgArray } from '../core/arrays.js';
 
 export * from './schemas.js';
 
