@@ -274,6 +274,54 @@ create table if not exists market.klines (
 
 create index if not exists klines_symbol_open_time_idx on market.klines (symbol, open_time desc);
 
+-- Upserts many candles in one statement, from column arrays (one element per candle, no key twice):
+-- the one upsert of market.klines, used by ingestKlines, sp_ingest_kline_row and ingest's promotion.
+-- The table's checks hold every candle to the OHLC rules; an unchanged candle is not rewritten.
+create or replace function market.sp_ingest_klines(
+  p_symbol text[],
+  p_window text[],
+  p_open_time timestamptz[],
+  p_close_time timestamptz[],
+  p_open double precision[],
+  p_high double precision[],
+  p_low double precision[],
+  p_close double precision[],
+  p_volume numeric[],
+  p_quote_volume numeric[],
+  p_trades integer[],
+  p_taker_buy_base numeric[],
+  p_taker_buy_quote numeric[],
+  p_source text[]
+) returns table (inserted integer, updated integer)
+language sql
+set search_path = pg_catalog, market
+as $$
+  with up as (
+    insert into market.klines as k (symbol, window_label, open_time, close_time, open, high, low, close,
+      volume, quote_volume, trades, taker_buy_base, taker_buy_quote, source)
+    select r.symbol, r.window_label, r.open_time, r.close_time, r.open, r.high, r.low, r.close,
+           coalesce(r.volume, 0), r.quote_volume, r.trades, r.taker_buy_base, r.taker_buy_quote, r.source
+    from unnest(p_symbol, p_window, p_open_time, p_close_time, p_open, p_high, p_low, p_close, p_volume,
+                p_quote_volume, p_trades, p_taker_buy_base, p_taker_buy_quote, p_source)
+      with ordinality as r(symbol, window_label, open_time, close_time, open, high, low, close, volume,
+                           quote_volume, trades, taker_buy_base, taker_buy_quote, source, n)
+    order by r.n
+    on conflict (symbol, window_label, open_time) do update set
+      close_time = excluded.close_time, open = excluded.open, high = excluded.high, low = excluded.low,
+      close = excluded.close, volume = excluded.volume, quote_volume = excluded.quote_volume,
+      trades = excluded.trades, taker_buy_base = excluded.taker_buy_base,
+      taker_buy_quote = excluded.taker_buy_quote, source = excluded.source, ingested_at = now()
+    where (k.close_time, k.open, k.high, k.low, k.close, k.volume, k.quote_volume, k.trades,
+           k.taker_buy_base, k.taker_buy_quote, k.source)
+      is distinct from (excluded.close_time, excluded.open, excluded.high, excluded.low, excluded.close,
+           excluded.volume, excluded.quote_volume, excluded.trades, excluded.taker_buy_base,
+           excluded.taker_buy_quote, excluded.source)
+    returning (xmax = 0) as inserted
+  )
+  select (count(*) filter (where up.inserted))::integer, (count(*) filter (where not up.inserted))::integer
+  from up
+$$;
+
 -- Upserts one candle (checks first, with a plain message); an unchanged candle is not rewritten.
 create or replace function market.sp_ingest_kline_row(
   p_symbol text,
@@ -311,25 +359,11 @@ begin
     raise exception 'kline % % at %: close_time must be after open_time', p_symbol, p_window, p_open_time
       using errcode = '22023';
   end if;
-  insert into market.klines as k (symbol, window_label, open_time, close_time, open, high, low, close,
-    volume, quote_volume, trades, taker_buy_base, taker_buy_quote, source)
-  values (p_symbol, p_window, p_open_time, p_close_time, p_open, p_high, p_low, p_close,
-    coalesce(p_volume, 0), p_quote_volume, p_trades, p_taker_buy_base, p_taker_buy_quote, p_source)
-  on conflict (symbol, window_label, open_time) do update set
-    close_time = excluded.close_time, open = excluded.open, high = excluded.high, low = excluded.low,
-    close = excluded.close, volume = excluded.volume, quote_volume = excluded.quote_volume,
-    trades = excluded.trades, taker_buy_base = excluded.taker_buy_base,
-    taker_buy_quote = excluded.taker_buy_quote, source = excluded.source, ingested_at = now()
-  where (k.close_time, k.open, k.high, k.low, k.close, k.volume, k.quote_volume, k.trades,
-         k.taker_buy_base, k.taker_buy_quote, k.source)
-    is distinct from (excluded.close_time, excluded.open, excluded.high, excluded.low, excluded.close,
-         excluded.volume, excluded.quote_volume, excluded.trades, excluded.taker_buy_base,
-         excluded.taker_buy_quote, excluded.source)
-  returning k.* into v_row;
-  if v_row.symbol is null then -- unchanged: the stored row
-    select k.* into v_row from market.klines k
-    where k.symbol = p_symbol and k.window_label = p_window and k.open_time = p_open_time;
-  end if;
+  perform market.sp_ingest_klines(array[p_symbol], array[p_window], array[p_open_time], array[p_close_time],
+    array[p_open], array[p_high], array[p_low], array[p_close], array[p_volume], array[p_quote_volume],
+    array[p_trades], array[p_taker_buy_base], array[p_taker_buy_quote], array[p_source]);
+  select k.* into v_row from market.klines k
+  where k.symbol = p_symbol and k.window_label = p_window and k.open_time = p_open_time;
   return v_row;
 end;
 $$;

@@ -191,40 +191,17 @@ export async function ingestKlines(sql: Queryable, candles: IngestKlinesInput): 
   const rows = await run(
     op,
     sql`
-      with up as (
-        insert into market.klines as k (symbol, window_label, open_time, close_time, open, high, low, close,
-          volume, quote_volume, trades, taker_buy_base, taker_buy_quote, source)
-        select r.symbol, r.window_label, r.open_time, r.close_time, r.open, r.high, r.low, r.close,
-               coalesce(r.volume, 0), r.quote_volume, r.trades, r.taker_buy_base, r.taker_buy_quote, r.source
-        from unnest(
-          ${pgArray(c.symbol)}::text[], ${pgArray(c.window)}::text[],
-          ${pgArray(c.openTime)}::timestamptz[], ${pgArray(c.closeTime)}::timestamptz[],
-          ${pgArray(c.open)}::float8[], ${pgArray(c.high)}::float8[],
-          ${pgArray(c.low)}::float8[], ${pgArray(c.close)}::float8[],
-          ${pgArray(c.volume)}::numeric[], ${pgArray(c.quoteVolume)}::numeric[],
-          ${pgArray(c.trades)}::integer[], ${pgArray(c.takerBuyBase)}::numeric[],
-          ${pgArray(c.takerBuyQuote)}::numeric[], ${pgArray(c.source)}::text[]
-        ) with ordinality as r(symbol, window_label, open_time, close_time, open, high, low, close, volume,
-          quote_volume, trades, taker_buy_base, taker_buy_quote, source, n)
-        order by r.n
-        on conflict (symbol, window_label, open_time) do update set
-          close_time = excluded.close_time, open = excluded.open, high = excluded.high, low = excluded.low,
-          close = excluded.close, volume = excluded.volume, quote_volume = excluded.quote_volume,
-          trades = excluded.trades, taker_buy_base = excluded.taker_buy_base,
-          taker_buy_quote = excluded.taker_buy_quote, source = excluded.source, ingested_at = now()
-        where (k.close_time, k.open, k.high, k.low, k.close, k.volume, k.quote_volume, k.trades,
-               k.taker_buy_base, k.taker_buy_quote, k.source)
-          is distinct from (excluded.close_time, excluded.open, excluded.high, excluded.low, excluded.close,
-               excluded.volume, excluded.quote_volume, excluded.trades, excluded.taker_buy_base,
-               excluded.taker_buy_quote, excluded.source)
-        returning (xmax = 0) as inserted
-      )
-      select (count(*) filter (where inserted))::int as inserted,
-             (count(*) filter (where not inserted))::int as updated
-      from up
+      select inserted, updated from market.sp_ingest_klines(
+        ${pgArray(c.symbol)}::text[], ${pgArray(c.window)}::text[],
+        ${pgArray(c.openTime)}::timestamptz[], ${pgArray(c.closeTime)}::timestamptz[],
+        ${pgArray(c.open)}::float8[], ${pgArray(c.high)}::float8[],
+        ${pgArray(c.low)}::float8[], ${pgArray(c.close)}::float8[],
+        ${pgArray(c.volume)}::numeric[], ${pgArray(c.quoteVolume)}::numeric[],
+        ${pgArray(c.trades)}::integer[], ${pgArray(c.takerBuyBase)}::numeric[],
+        ${pgArray(c.takerBuyQuote)}::numeric[], ${pgArray(c.source)}::text[])
     `,
   );
-  const { inserted, updated } = parseOne('market.klines', IngestCounts, rows);
+  const { inserted, updated } = parseOne('market.sp_ingest_klines', IngestCounts, rows);
   const distinct = c.symbol.length;
   return { received: parsed.length, distinct, inserted, updated, unchanged: distinct - inserted - updated };
 }
