@@ -1,7 +1,7 @@
 /**
- * How a validated batch reaches `matrices.points`: series resolved in one call, then binary COPY
- * straight into `points` for series this call created (nothing can collide), and COPY into a
- * temporary stage merged by one upsert for series that existed. Internal: not re-exported.
+ * How a validated batch reaches `matrices.points`: series resolved in one call, the points streamed
+ * by binary COPY into temporary stages, then one plain insert for the series this call created
+ * (nothing can collide) and one upsert for series that existed. Internal: not re-exported.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -47,8 +47,9 @@ export async function resolveSeries(
 
 /**
  * Streams chunks into a `copy … from stdin` query, with backpressure. postgres.js 3.4 never settles
- * the stream when the server fails a COPY after its end (porsager/postgres#1173), so a query is
- * queued behind it: it fails in the aborted transaction instead of leaving us waiting forever.
+ * the stream when the server fails a COPY after its end (porsager/postgres#1173), and drops that
+ * error: a query queued behind the COPY fails then (25P02, in the aborted transaction), so we throw
+ * instead of waiting forever.
  */
 export async function copyIn(
   tx: Queryable,
@@ -72,12 +73,43 @@ export async function copyIn(
   }
   stream.end();
   await Promise.race([ended, done]);
-  await Promise.all([done, tx`select 1`]);
+  await Promise.all([
+    done,
+    tx`select 1`.catch((e: unknown) => {
+      throw new Error('COPY failed; postgres.js 3.4 lost the server error (porsager/postgres#1173)', {
+        cause: e,
+      });
+    }),
+  ]);
+}
+
+/** COPYs points into a new temporary table (no constraint: only the connection can fail it); returns its name. */
+async function stage(
+  tx: Queryable,
+  cols: PointColumns,
+  ids: Float64Array,
+  order: Int32Array,
+): Promise<string> {
+  const name = `cryptopi_points_stage_${randomBytes(6).toString('hex')}`;
+  await tx`
+    create temporary table ${tx(name)} (series_id bigint, ts timestamptz, value double precision, attrs jsonb)
+    on commit drop
+  `;
+  await copyIn(
+    tx,
+    tx`copy ${tx(name)} (series_id, ts, value, attrs) from stdin with (format binary)`,
+    copyChunks(cols, ids, order),
+  );
+  return name;
 }
 
 /**
  * Writes a validated batch and returns its number of distinct points. Run it inside a transaction:
- * the series, the COPY and the merge commit together.
+ * the series, the stage and the merge commit together.
+ *
+ * Everything is staged, then merged by plain statements, so a refusal (a constraint, a trigger)
+ * surfaces with its own SQLSTATE; COPY straight into `points` measured 5 to 8 % faster for new
+ * series, but a refusal during it is lost by postgres.js 3.4 (see `copyIn`).
  */
 export async function writeColumns(
   tx: Queryable,
@@ -86,32 +118,24 @@ export async function writeColumns(
 ): Promise<number> {
   const order = orderPoints(cols, series.ids, series.created);
   if (order.fresh.length > 0) {
-    await copyIn(
-      tx,
-      tx`copy matrices.points (series_id, ts, value, attrs) from stdin with (format binary)`,
-      copyChunks(cols, series.ids, order.fresh),
-    );
+    // series this call created: no other transaction sees them, no stored point can collide
+    const fresh = await stage(tx, cols, series.ids, order.fresh);
+    await tx`
+      insert into matrices.points (series_id, ts, value, attrs)
+      select s.series_id, s.ts, s.value, s.attrs from ${tx(fresh)} s
+    `;
+    await tx`drop table ${tx(fresh)}`;
   }
   if (order.existing.length > 0) {
-    const stage = `cryptopi_points_stage_${randomBytes(6).toString('hex')}`;
-    await tx`
-      create temporary table ${tx(stage)} (
-        series_id bigint, ts timestamptz, value double precision, attrs jsonb
-      ) on commit drop
-    `;
-    await copyIn(
-      tx,
-      tx`copy ${tx(stage)} (series_id, ts, value, attrs) from stdin with (format binary)`,
-      copyChunks(cols, series.ids, order.existing),
-    );
+    const existing = await stage(tx, cols, series.ids, order.existing);
     // identical rows are skipped: a replay rewrites nothing (no new row versions, no index churn)
     await tx`
       insert into matrices.points as p (series_id, ts, value, attrs)
-      select s.series_id, s.ts, s.value, s.attrs from ${tx(stage)} s
+      select s.series_id, s.ts, s.value, s.attrs from ${tx(existing)} s
       on conflict (series_id, ts) do update set value = excluded.value, attrs = excluded.attrs
       where (p.value, p.attrs) is distinct from (excluded.value, excluded.attrs)
     `;
-    await tx`drop table ${tx(stage)}`;
+    await tx`drop table ${tx(existing)}`;
   }
   return order.distinct;
 }
