@@ -20,10 +20,12 @@ create index if not exists series_symbol_idx on matrices.series ((target ->> 'sy
 create index if not exists series_key_pattern_idx on matrices.series (key text_pattern_ops);
 
 -- The primary key (series_id, ts) is the only index: it serves range reads, the latest point per
--- series (v_latest_points) and upserts. Values are finite: NaN sorts above 'infinity' in PostgreSQL.
+-- series (v_latest_points) and upserts. Values are finite (NaN sorts above 'infinity' in PostgreSQL);
+-- times lie in years 1 to 9999, which ISO-8601 writes with four digits (how instants travel as text).
 create table if not exists matrices.points (
   series_id bigint not null references matrices.series (id) on delete cascade,
-  ts        timestamptz not null,
+  ts        timestamptz not null
+            constraint points_ts_years check (ts >= '0001-01-01 00:00:00+00' and ts < '10000-01-01 00:00:00+00'),
   value     double precision not null
             constraint points_value_finite check (value > '-infinity'::float8 and value < 'infinity'::float8),
   attrs     jsonb check (attrs is null or jsonb_typeof(attrs) = 'object'),

@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../src/core/errors.js';
 import {
@@ -511,5 +512,43 @@ describe('grids', () => {
     ]);
     expect(await totals('')).toEqual(before);
     expect(await getGrid(db.sql, 'id_pct', minute(2))).toBeNull();
+  });
+});
+
+describe('a host pool without fetched array types', () => {
+  it('every function works on a pool with fetch_types: false (array parameters are literals)', async () => {
+    const host = postgres(db.url, { fetch_types: false, max: 2, onnotice: () => {} });
+    try {
+      const small = [
+        { seriesKey: 'ft:a', ts: minute(0), value: 1.25, attrs: { note: 'say "hi" \\ there' } },
+        { seriesKey: 'ft:b', ts: minute(0), value: 2 },
+      ];
+      const large = Array.from({ length: 3000 }, (_, i) => ({
+        seriesKey: `ft:${i % 3}`,
+        ts: minute(i),
+        value: i,
+      }));
+      // first queries of a fresh pool, concurrently: no array type has been fetched
+      expect(await Promise.all([putPointsBulk(host, small), putPointsBulk(host, large)])).toEqual([2, 3000]);
+      expect(await pointsBetween(host, 'ft:a', minute(0), minute(0))).toEqual([
+        { ts: minute(0), value: 1.25, attrs: { note: 'say "hi" \\ there' } },
+      ]);
+      const grid = {
+        ts: minute(0),
+        coins: ['AAA', 'BBB'],
+        values: [
+          [null, 1],
+          [2, null],
+        ],
+      };
+      expect(await putGrid(host, { matrixType: 'ft', ...grid })).toEqual({ points: 2 });
+      expect(await getGrid(host, 'ft')).toEqual(grid);
+      expect((await latestPoints(host, { keys: ['ft:a', 'ft:2'] })).map((r) => [r.key, r.value])).toEqual([
+        ['ft:2', 2999],
+        ['ft:a', 1.25],
+      ]);
+    } finally {
+      await host.end({ timeout: 5 });
+    }
   });
 });

@@ -4,7 +4,7 @@
  * Not re-exported by the module's index (the client binds only functions that take a Queryable).
  */
 import { type Issue, ValidationError } from '../core/errors.js';
-import { MIN_TIMESTAMPTZ_MS, PointInput, PointsBulkInput } from './schemas.js';
+import { MAX_POINT_MS, MIN_POINT_MS, PointInput, PointsBulkInput } from './schemas.js';
 import { parseInput } from '../core/run.js';
 
 /** A validated batch in columns. */
@@ -21,7 +21,6 @@ export interface PointColumns {
   attrs: (string | null)[] | null;
 }
 
-const MAX_DATE_MS = 8.64e15;
 const objectProto = Object.prototype;
 
 /** First and last characters are visible ASCII: `trim()` cannot change the key. */
@@ -64,12 +63,13 @@ export function toColumns(operation: string, input: unknown): PointColumns {
       const a = o.attrs;
       const fields = Object.hasOwn(o, 'attrs') ? 4 : 3;
       if (t instanceof Date) time = t.getTime();
-      else if (typeof t === 'number' && Number.isSafeInteger(t) && Math.abs(t) <= MAX_DATE_MS) time = t;
+      else if (typeof t === 'number' && Number.isSafeInteger(t)) time = t;
       fast =
         typeof key === 'string' &&
         (keyIndex.has(key) ||
           (key.length >= 1 && key.length <= 200 && (plainEnds(key) || key.trim() === key))) &&
-        time >= MIN_TIMESTAMPTZ_MS && // false for NaN
+        time >= MIN_POINT_MS && // false for NaN
+        time <= MAX_POINT_MS &&
         typeof value === 'number' &&
         Number.isFinite(value) &&
         (a === undefined || a === null) &&

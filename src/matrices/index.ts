@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { float8, jsonObject, symbol as symbolCodec, timestamptz } from '../core/codecs.js';
 import { inTransaction, type Queryable } from '../core/queryable.js';
 import { parseInput, parseMaybe, parseOne, parseRow, parseRows, run } from '../core/run.js';
+import { pgArray } from './arrays.js';
 import { type PointColumns, toColumns } from './bulk.js';
 import {
   EnsureSeriesInput,
@@ -169,8 +170,8 @@ async function putSmall(op: string, sql: Queryable, cols: PointColumns): Promise
     op,
     sql<{ count: number }[]>`
       select matrices.sp_put_points_bulk(
-        ${sql.array(keys, 25)}, ${sql.array(ts, 1184)}, ${sql.array(Array.from(cols.values), 701)},
-        ${cols.attrs ? sql.array(cols.attrs, 25) : null}::text[]::jsonb[]
+        ${pgArray(keys)}::text[], ${pgArray(ts)}::timestamptz[], ${pgArray(cols.values)}::float8[],
+        ${cols.attrs ? pgArray(cols.attrs) : null}::text[]::jsonb[]
       ) as count
     `,
   );
@@ -203,7 +204,7 @@ export async function latestPoints(
              matrix_type as "matrixType", ts, value, attrs
       from matrices.v_latest_points
       where true
-        ${f.keys ? sql`and key = any(${sql.array(f.keys, 25)})` : none}
+        ${f.keys ? sql`and key = any(${pgArray(f.keys)}::text[])` : none}
         ${prefix ? sql`and key like ${prefix}` : none}
         ${f.scope !== undefined ? sql`and scope = ${f.scope}` : none}
         ${f.symbol !== undefined ? sql`and symbol = ${f.symbol}` : none}
@@ -321,13 +322,13 @@ export async function putGrid(sql: Queryable, input: PutGridInput): Promise<PutG
     inTransaction(sql, async (tx) => {
       await tx`
         insert into matrices.grids (matrix_type, ts, coins)
-        values (${g.matrixType}, ${g.ts}, ${tx.array(g.coins, 25)})
+        values (${g.matrixType}, ${g.ts}, ${pgArray(g.coins)}::text[])
         on conflict (matrix_type, ts) do update set coins = excluded.coins
       `;
       if (skipped.length > 0) {
         await tx`
           delete from matrices.points p using matrices.series s
-          where s.id = p.series_id and s.key = any(${tx.array(skipped, 25)}) and p.ts = ${g.ts}
+          where s.id = p.series_id and s.key = any(${pgArray(skipped)}::text[]) and p.ts = ${g.ts}
         `;
       }
       if (keys.length === 0) return 0;
@@ -363,7 +364,7 @@ export async function getGrid(
   const heads = await run(
     op,
     sql`
-      select ts, coins from matrices.grids
+      select ts, to_jsonb(coins) as coins from matrices.grids
       where matrix_type = ${q.matrixType} ${q.ts ? sql`and ts = ${q.ts}` : sql``}
       order by ts desc
       limit 1
@@ -387,7 +388,7 @@ export async function getGrid(
         select s.key, p.value
         from matrices.series s
         join matrices.points p on p.series_id = s.id and p.ts = ${head.ts}
-        where s.key = any(${sql.array([...where.keys()], 25)})
+        where s.key = any(${pgArray([...where.keys()])}::text[])
       `,
     ),
   );

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { assetCode, float8, instant, int8, jsonObject, symbol, timestamptz } from '../core/codecs.js';
 
-/** Earliest instant PostgreSQL's timestamptz holds (4714-11-24 BC, Julian day 0), in epoch ms. */
-export const MIN_TIMESTAMPTZ_MS = -210_866_803_200_000;
+/** Earliest instant a point may have (0001-01-01T00:00:00Z), in epoch ms. */
+export const MIN_POINT_MS = -62_135_596_800_000;
+/** Latest instant a point may have (9999-12-31T23:59:59.999Z), in epoch ms. */
+export const MAX_POINT_MS = 253_402_300_799_999;
 
 /** True for a series key: 1 to 200 characters, no leading or trailing whitespace. */
 function isSeriesKey(key: string): boolean {
@@ -31,9 +33,12 @@ export const JsonObjectInput = z
   .record(z.string(), z.json())
   .refine(jsonbSafe, { error: 'strings must not hold NUL characters or lone surrogates' });
 
-/** A point's instant: a Date, epoch ms or ISO-8601 string, within PostgreSQL's timestamptz range. */
-export const PointTime = instant.refine((d) => d.getTime() >= MIN_TIMESTAMPTZ_MS, {
-  error: 'before the earliest timestamptz (4714 BC)',
+/**
+ * A point's instant: a Date, epoch ms or ISO-8601 string, in years 1 to 9999 (the years ISO-8601
+ * writes with four digits, which is how instants travel as text to PostgreSQL).
+ */
+export const PointTime = instant.refine((d) => d.getTime() >= MIN_POINT_MS && d.getTime() <= MAX_POINT_MS, {
+  error: 'expected an instant in years 1 to 9999',
 });
 
 /** A matrix type such as `id_pct`, `pct24h`, `benchmark`: lower-case, starts with a letter. */

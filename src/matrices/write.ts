@@ -9,6 +9,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { PendingQuery, Row } from 'postgres';
 import type { Queryable } from '../core/queryable.js';
+import { pgArray } from './arrays.js';
 import { copyChunks, orderPoints, type PointColumns } from './bulk.js';
 
 /** Series ids of a batch's keys (`ids[k]` for `keys[k]`), and which ones this call created. */
@@ -28,7 +29,7 @@ export async function resolveSeries(
 ): Promise<ResolvedSeries> {
   const rows = await tx<{ id: string; key: string; created: boolean }[]>`
     select id, key, created
-    from matrices.sp_ensure_series_bulk(${tx.array(keys, 25)}, ${targets ? tx.array(targets, 25) : null}::text[]::jsonb[])
+    from matrices.sp_ensure_series_bulk(${pgArray(keys)}::text[], ${targets ? pgArray(targets) : null}::text[]::jsonb[])
   `;
   const index = new Map<string, number>();
   for (let k = 0; k < keys.length; k++) index.set(keys[k]!, k);
