@@ -12,6 +12,9 @@ import type { Queryable } from '../core/queryable.js';
 import { pgArray } from './arrays.js';
 import { copyChunks, orderPoints, type PointColumns } from './bulk.js';
 
+/** How many bytes of COPY data may wait for the socket before the encoder pauses (about 4 chunks). */
+const IN_FLIGHT_BYTES = 4 << 20;
+
 /** Series ids of a batch's keys (`ids[k]` for `keys[k]`), and which ones this call created. */
 export interface ResolvedSeries {
   ids: Float64Array;
@@ -70,7 +73,10 @@ export async function copyIn(
   });
   for (const chunk of chunks) {
     if (stream.errored) throw stream.errored;
-    if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), done]);
+    // keep a few chunks in flight: encode the next ones while the socket sends these
+    if (!stream.write(chunk) && stream.writableLength >= IN_FLIGHT_BYTES) {
+      await Promise.race([once(stream, 'drain'), done]);
+    }
   }
   stream.end();
   await Promise.race([ended, done]);
