@@ -1,0 +1,148 @@
+/**
+ * How a validated batch reaches `matrices.points`: series resolved in one call, the points streamed
+ * by binary COPY into temporary stages, then one plain insert for the series this call created
+ * (nothing can collide) and one upsert for series that existed. Internal: not re-exported.
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { PendingQuery, Row } from 'postgres';
+import type { Queryable } from '../core/queryable.js';
+import { pgArray } from './arrays.js';
+import { copyChunks, orderPoints, type PointColumns } from './bulk.js';
+
+/** How many bytes of COPY data may wait for the socket before the encoder pauses (about 4 chunks). */
+const IN_FLIGHT_BYTES = 4 << 20;
+
+/** Series ids of a batch's keys (`ids[k]` for `keys[k]`), and which ones this call created. */
+export interface ResolvedSeries {
+  ids: Float64Array;
+  created: Uint8Array;
+}
+
+/**
+ * Ensures every key exists (one call of `sp_ensure_series_bulk`, merging `targets` when given) and
+ * returns the ids in the order of `keys`.
+ */
+export async function resolveSeries(
+  tx: Queryable,
+  keys: string[],
+  targets?: string[] | undefined,
+): Promise<ResolvedSeries> {
+  const rows = await tx<{ id: string; key: string; created: boolean }[]>`
+    select id, key, created
+    from matrices.sp_ensure_series_bulk(${pgArray(keys)}::text[], ${targets ? pgArray(targets) : null}::text[]::jsonb[])
+  `;
+  const index = new Map<string, number>();
+  for (let k = 0; k < keys.length; k++) index.set(keys[k]!, k);
+  const ids = new Float64Array(keys.length).fill(Number.NaN);
+  const created = new Uint8Array(keys.length);
+  for (const r of rows) {
+    const k = index.get(r.key);
+    if (k === undefined) continue;
+    ids[k] = Number(r.id);
+    created[k] = r.created ? 1 : 0;
+  }
+  const missing = ids.findIndex((id) => !Number.isSafeInteger(id));
+  if (missing >= 0) throw new Error(`matrices: series ${keys[missing]} was not resolved`);
+  return { ids, created };
+}
+
+/**
+ * Streams chunks into a `copy … from stdin` query, with backpressure. postgres.js 3.4 never settles
+ * the stream when the server fails a COPY after its end (porsager/postgres#1173), and drops that
+ * error: a query queued behind the COPY fails then (25P02, in the aborted transaction), so we throw
+ * instead of waiting forever.
+ */
+export async function copyIn(
+  tx: Queryable,
+  query: PendingQuery<Row[]>,
+  chunks: Iterable<Buffer>,
+): Promise<void> {
+  const stream = (await query.writable()) as Writable & { _final(cb: (e?: Error | null) => void): void };
+  const done = finished(stream);
+  // The sentinel may only be sent once CopyDone is (postgres.js refuses queries until then), which
+  // is when the stream's `_final` runs: signal it.
+  const final = stream._final;
+  const ended = new Promise<void>((resolve) => {
+    stream._final = (cb) => {
+      final.call(stream, cb);
+      resolve();
+    };
+  });
+  for (const chunk of chunks) {
+    if (stream.errored) throw stream.errored;
+    // keep a few chunks in flight: encode the next ones while the socket sends these
+    if (!stream.write(chunk) && stream.writableLength >= IN_FLIGHT_BYTES) {
+      await Promise.race([once(stream, 'drain'), done]);
+    }
+  }
+  stream.end();
+  await Promise.race([ended, done]);
+  await Promise.all([
+    done,
+    tx`select 1`.catch((e: unknown) => {
+      throw new Error('COPY failed; postgres.js 3.4 lost the server error (porsager/postgres#1173)', {
+        cause: e,
+      });
+    }),
+  ]);
+}
+
+/** COPYs points into a new temporary table (no constraint: only the connection can fail it); returns its name. */
+async function stage(
+  tx: Queryable,
+  cols: PointColumns,
+  ids: Float64Array,
+  order: Int32Array,
+): Promise<string> {
+  const name = `cryptopi_points_stage_${randomBytes(6).toString('hex')}`;
+  await tx`
+    create temporary table ${tx(name)} (series_id bigint, ts timestamptz, value double precision, attrs jsonb)
+    on commit drop
+  `;
+  await copyIn(
+    tx,
+    tx`copy ${tx(name)} (series_id, ts, value, attrs) from stdin with (format binary)`,
+    copyChunks(cols, ids, order),
+  );
+  return name;
+}
+
+/**
+ * Writes a validated batch and returns its number of distinct points. Run it inside a transaction:
+ * the series, the stage and the merge commit together.
+ *
+ * Everything is staged, then merged by plain statements, so a refusal (a constraint, a trigger)
+ * surfaces with its own SQLSTATE; COPY straight into `points` measured 5 to 8 % faster for new
+ * series, but a refusal during it is lost by postgres.js 3.4 (see `copyIn`).
+ */
+export async function writeColumns(
+  tx: Queryable,
+  cols: PointColumns,
+  series: ResolvedSeries,
+): Promise<number> {
+  const order = orderPoints(cols, series.ids, series.created);
+  if (order.fresh.length > 0) {
+    // series this call created: no other transaction sees them, no stored point can collide
+    const fresh = await stage(tx, cols, series.ids, order.fresh);
+    await tx`
+      insert into matrices.points (series_id, ts, value, attrs)
+      select s.series_id, s.ts, s.value, s.attrs from ${tx(fresh)} s
+    `;
+    await tx`drop table ${tx(fresh)}`;
+  }
+  if (order.existing.length > 0) {
+    const existing = await stage(tx, cols, series.ids, order.existing);
+    // identical rows are skipped: a replay rewrites nothing (no new row versions, no index churn)
+    await tx`
+      insert into matrices.points as p (series_id, ts, value, attrs)
+      select s.series_id, s.ts, s.value, s.attrs from ${tx(existing)} s
+      on conflict (series_id, ts) do update set value = excluded.value, attrs = excluded.attrs
+      where (p.value, p.attrs) is distinct from (excluded.value, excluded.attrs)
+    `;
+    await tx`drop table ${tx(existing)}`;
+  }
+  return order.distinct;
+}

@@ -1,0 +1,604 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValidationError } from '../src/core/errors.js';
+import {
+  ensureSeries,
+  getGrid,
+  getSeries,
+  latestPoints,
+  type PointInput,
+  pointsBetween,
+  putGrid,
+  putPoint,
+  putPointsBulk,
+  seriesBySymbol,
+} from '../src/matrices/index.js';
+import { copyIn } from '../src/matrices/write.js';
+import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await startTestDatabase();
+});
+afterAll(() => db.close());
+
+const T0 = Date.parse('2025-01-01T00:00:00Z');
+const minute = (m: number) => new Date(T0 + m * 60_000);
+
+/** Counts and value sum of the points whose series key starts with `prefix` (and of such series). */
+async function totals(prefix: string) {
+  const [row] = await db.sql<{ series: number; points: number; sum: number | null }[]>`
+    select (select count(*)::int from matrices.series where key like ${`${prefix}%`}) as series,
+           count(p.*)::int as points, sum(p.value) as sum
+    from matrices.points p join matrices.series s on s.id = p.series_id
+    where s.key like ${`${prefix}%`}
+  `;
+  return row!;
+}
+
+async function caught(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
+describe('ensureSeries', () => {
+  it('creates a series, keeps stored fields when given nulls, and merges target', async () => {
+    const first = await ensureSeries(db.sql, {
+      key: 'es:one',
+      name: 'One',
+      scope: 'test',
+      unit: '%',
+      target: { symbol: 'BTCUSDT', frozen: false },
+    });
+    expect(first).toEqual({
+      id: expect.any(Number),
+      key: 'es:one',
+      name: 'One',
+      scope: 'test',
+      unit: '%',
+      target: { symbol: 'BTCUSDT', frozen: false },
+      symbol: 'BTCUSDT',
+      base: null,
+      quote: null,
+      matrixType: null,
+      createdAt: expect.any(Date),
+    });
+    const second = await db.client.matrices.ensureSeries({
+      key: 'es:one',
+      name: null,
+      unit: null,
+      target: { frozen: true, base: 'BTC' },
+    });
+    expect(second).toEqual({
+      ...first,
+      target: { symbol: 'BTCUSDT', frozen: true, base: 'BTC' },
+      base: 'BTC',
+    });
+    expect(await getSeries(db.sql, 'es:one')).toEqual(second);
+    expect(await getSeries(db.sql, 'es:none')).toBeNull();
+  });
+
+  it('refuses a malformed key or target, and writes nothing', async () => {
+    const before = await totals('');
+    const error = await caught(ensureSeries(db.sql, { key: ' padded', target: [] as never }));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues).toEqual([
+      { path: ['key'], message: 'expected 1 to 200 characters without surrounding whitespace' },
+      { path: ['target'], message: 'Invalid input: expected record, received array' },
+    ]);
+    expect(await totals('')).toEqual(before);
+  });
+
+  it('sp_ensure_series refuses too when the SDK is bypassed', async () => {
+    await expect(db.sql`select matrices.sp_ensure_series(null)`).rejects.toMatchObject({ code: '22023' });
+    await expect(db.sql`select matrices.sp_ensure_series('es:x', p_target => '[1]')`).rejects.toMatchObject({
+      code: '22023',
+    });
+    await expect(db.sql`select matrices.sp_ensure_series(' es:x')`).rejects.toMatchObject({ code: '23514' });
+  });
+});
+
+describe('putPoint', () => {
+  it('writes the same (series, ts) twice as one row holding the last value', async () => {
+    const first = await putPoint(db.sql, { seriesKey: 'pp:a', ts: minute(1), value: 1.5, attrs: { run: 1 } });
+    expect(first).toEqual({
+      seriesId: expect.any(Number),
+      seriesKey: 'pp:a',
+      ts: minute(1),
+      value: 1.5,
+      attrs: { run: 1 },
+    });
+    const second = await db.client.matrices.putPoint({ seriesKey: 'pp:a', ts: T0 + 60_000, value: -2.25 });
+    expect(second).toEqual({
+      seriesId: first.seriesId,
+      seriesKey: 'pp:a',
+      ts: minute(1),
+      value: -2.25,
+      attrs: null,
+    });
+    expect(await pointsBetween(db.sql, 'pp:a', minute(0), minute(10))).toEqual([
+      { ts: minute(1), value: -2.25, attrs: null },
+    ]);
+  });
+
+  it('refuses a non-finite value with a ValidationError, and writes nothing', async () => {
+    const before = await totals('pp:');
+    for (const value of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const error = await caught(putPoint(db.sql, { seriesKey: 'pp:b', ts: minute(1), value }));
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).issues).toEqual([
+        {
+          path: ['value'],
+          message: `Invalid input: expected number, received ${Number.isNaN(value) ? 'NaN' : 'Infinity'}`,
+        },
+      ]);
+    }
+    expect(await totals('pp:')).toEqual(before);
+  });
+
+  it('the table refuses NaN and infinity when the SDK is bypassed', async () => {
+    for (const v of ['NaN', 'Infinity', '-Infinity']) {
+      await expect(db.sql`select matrices.sp_put_point('pp:c', now(), ${v}::float8)`).rejects.toMatchObject({
+        code: '23514',
+        constraint_name: 'points_value_finite',
+      });
+    }
+  });
+
+  it('concurrent first writes to one new key create one series', async () => {
+    const writes = Array.from({ length: 8 }, (_, i) =>
+      putPoint(db.sql, { seriesKey: 'pp:race', ts: minute(i), value: i }),
+    );
+    const rows = await Promise.all(writes);
+    expect(new Set(rows.map((r) => r.seriesId)).size).toBe(1);
+    expect((await pointsBetween(db.sql, 'pp:race', minute(0), minute(7))).map((p) => p.value)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7,
+    ]);
+  });
+});
+
+describe('putPointsBulk', () => {
+  const SERIES = 1000;
+  const PER = 200;
+  /** 200 000 points over 1 000 series; halves and small integers, so the float sum is exact. */
+  const big = (prefix: string, value: (s: number, m: number) => number): PointInput[] => {
+    const out: PointInput[] = [];
+    for (let m = 0; m < PER; m++) {
+      for (let s = 0; s < SERIES; s++)
+        out.push({ seriesKey: `${prefix}:${s}`, ts: minute(m), value: value(s, m) });
+    }
+    return out;
+  };
+  const half = (s: number, m: number) => ((s * 7 + m) % 41) / 2 - 10;
+  const sumOf = (points: PointInput[]) => points.reduce((a, p) => a + p.value, 0);
+
+  it('writes 200 000 points over 1 000 new series, and a replay changes nothing', async () => {
+    const points = big('bulk', half);
+    expect(await putPointsBulk(db.sql, points)).toBe(200_000);
+    const expected = { series: 1000, points: 200_000, sum: sumOf(points) };
+    expect(await totals('bulk:')).toEqual(expected);
+    // read back through the API: every series, every point
+    let n = 0;
+    let sum = 0;
+    for (let s = 0; s < SERIES; s++) {
+      const rows = await pointsBetween(db.sql, `bulk:${s}`, minute(0), minute(PER));
+      n += rows.length;
+      for (const r of rows) sum += r.value;
+    }
+    expect({ n, sum }).toEqual({ n: 200_000, sum: expected.sum });
+    expect(await pointsBetween(db.sql, 'bulk:3', minute(0), minute(2))).toEqual([
+      { ts: minute(0), value: half(3, 0), attrs: null },
+      { ts: minute(1), value: half(3, 1), attrs: null },
+      { ts: minute(2), value: half(3, 2), attrs: null },
+    ]);
+
+    const [{ xmin } = { xmin: '' }] = await db.sql<{ xmin: string }[]>`
+      select max(p.xmin::text::bigint)::text as xmin from matrices.points p`;
+    expect(await db.client.matrices.putPointsBulk(points)).toBe(200_000);
+    expect(await totals('bulk:')).toEqual(expected);
+    const [rewritten] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from matrices.points where xmin::text::bigint > ${xmin}::bigint`;
+    expect(rewritten!.n).toBe(0); // identical rows were not rewritten
+  });
+
+  it('overwrites stored points and creates new series in one batch (the upsert path)', async () => {
+    // 400 existing series get new values; 100 new series join; duplicates: the last occurrence wins
+    const points: PointInput[] = [];
+    for (let s = 0; s < 500; s++) {
+      for (let m = 0; m < 10; m++) points.push({ seriesKey: `bulk:${s * 2}`, ts: minute(m), value: s + m });
+    }
+    for (let s = 0; s < 100; s++)
+      points.push({ seriesKey: `bulkx:${s}`, ts: minute(0), value: 0.5, attrs: { s } });
+    points.push(
+      { seriesKey: 'bulk:0', ts: minute(0), value: 99 },
+      { seriesKey: 'bulkx:1', ts: minute(0), value: 7 },
+    );
+    expect(await putPointsBulk(db.sql, points)).toBe(5100);
+    expect(await pointsBetween(db.sql, 'bulk:0', minute(0), minute(1))).toEqual([
+      { ts: minute(0), value: 99, attrs: null },
+      { ts: minute(1), value: 1, attrs: null },
+    ]);
+    expect(await pointsBetween(db.sql, 'bulk:998', minute(9), minute(10))).toEqual([
+      { ts: minute(9), value: 508, attrs: null },
+      { ts: minute(10), value: half(998, 10), attrs: null },
+    ]);
+    expect(await pointsBetween(db.sql, 'bulkx:1', minute(0), minute(0))).toEqual([
+      { ts: minute(0), value: 7, attrs: null },
+    ]);
+    expect(await pointsBetween(db.sql, 'bulkx:2', minute(0), minute(0))).toEqual([
+      { ts: minute(0), value: 0.5, attrs: { s: 2 } },
+    ]);
+    expect(await totals('bulkx:')).toEqual({ series: 100, points: 100, sum: 99 * 0.5 + 7 });
+  });
+
+  it('small batches (one statement) keep the same rules: last wins, attrs kept, ISO and epoch times', async () => {
+    const n = await putPointsBulk(db.sql, [
+      { seriesKey: 'small:a', ts: '2025-01-01T00:00:00Z', value: 1, attrs: { q: 'x' } },
+      { seriesKey: 'small:a', ts: T0, value: 2, attrs: { q: 'y' } },
+      { seriesKey: 'small:b', ts: minute(1), value: 3 },
+    ]);
+    expect(n).toBe(2);
+    expect(await pointsBetween(db.sql, 'small:a', minute(0), minute(1))).toEqual([
+      { ts: minute(0), value: 2, attrs: { q: 'y' } },
+    ]);
+    expect(await pointsBetween(db.sql, 'small:b', minute(0), minute(1))).toEqual([
+      { ts: minute(1), value: 3, attrs: null },
+    ]);
+    expect(await putPointsBulk(db.sql, [])).toBe(0);
+  });
+
+  it('refuses a batch holding NaN, Infinity or an unknown shape before anything is written', async () => {
+    const before = await totals('');
+    const points: unknown[] = big('bad', half);
+    points[5] = { seriesKey: 'bad:5', ts: minute(0), value: Number.NaN };
+    points[70_000] = { seriesKey: 'bad:7', ts: minute(70), value: Number.NEGATIVE_INFINITY };
+    points[123_456] = { seriesKey: 'bad:8', ts: minute(123), value: 1, extra: true };
+    points[150_000] = 42;
+    points[199_999] = { seriesKey: 'bad:9', time: minute(1), value: 1 };
+    const error = await caught(putPointsBulk(db.sql, points as PointInput[]));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues).toEqual([
+      { path: [5, 'value'], message: 'Invalid input: expected number, received NaN' },
+      { path: [70_000, 'value'], message: 'Invalid input: expected number, received -Infinity' },
+      { path: [123_456], message: 'Unrecognized key: "extra"' },
+      { path: [150_000], message: 'Invalid input: expected object, received number' },
+      { path: [199_999, 'ts'], message: 'Invalid input' },
+      { path: [199_999], message: 'Unrecognized key: "time"' },
+    ]);
+    expect(await totals('')).toEqual(before);
+    const notArray = await caught(putPointsBulk(db.sql, { seriesKey: 'x' } as never));
+    expect((notArray as ValidationError).issues).toEqual([
+      { path: [], message: 'Invalid input: expected array, received object' },
+    ]);
+  });
+
+  it('is all or nothing when the database refuses a row in the middle of a batch', async () => {
+    // a constraint the SDK does not know: the database refuses value 12345 in the middle of a batch
+    await db.sql`alter table matrices.points add constraint test_no_12345 check (value <> 12345)`;
+    try {
+      const before = await totals('');
+      for (const at of [2_500, 59_999]) {
+        const points = big('atomic', () => 1).slice(0, 60_000);
+        points[at] = { ...points[at]!, value: 12345 };
+        const error = await caught(putPointsBulk(db.sql, points));
+        expect(error).toBeInstanceOf(ValidationError);
+        expect(error).toMatchObject({
+          sqlstate: '23514',
+          constraint: 'test_no_12345',
+          issues: [{ path: [], message: 'violates check test_no_12345' }],
+        });
+        expect(await totals('')).toEqual(before);
+      }
+      // the pool is healthy afterwards (no connection left in an aborted transaction)
+      const rows = await Promise.all(Array.from({ length: 8 }, () => db.sql`select 1 as one`));
+      expect(rows.map((r) => r[0]?.one)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    } finally {
+      await db.sql`alter table matrices.points drop constraint test_no_12345`;
+    }
+  });
+
+  it('a COPY the server refuses throws instead of hanging, and leaves the connection usable', async () => {
+    // postgres.js 3.4 never settles a COPY stream that fails after its end (porsager/postgres#1173)
+    for (const chunks of [[Buffer.from('not a binary copy')], [Buffer.alloc(3 << 20, 7)]]) {
+      const error = await caught(
+        db.sql.begin(async (tx) => {
+          await tx`create temporary table copy_target (x int) on commit drop`;
+          await copyIn(tx, tx`copy copy_target from stdin with (format binary)`, chunks);
+        }),
+      );
+      expect(error).toBeInstanceOf(Error);
+    }
+    const rows = await Promise.all(Array.from({ length: 8 }, () => db.sql`select 1 as one`));
+    expect(rows.map((r) => r[0]?.one)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('rolls back with the transaction it runs in', async () => {
+    const before = await totals('');
+    const error = await caught(
+      db.client.transaction(async (tx) => {
+        await tx.matrices.putPointsBulk(big('tx', half).slice(0, 5000));
+        throw new Error('changed my mind');
+      }),
+    );
+    expect((error as Error).message).toBe('changed my mind');
+    expect(await totals('')).toEqual(before);
+  });
+
+  it('concurrent batches over the same new series all land, without deadlock', async () => {
+    // four writers on four connections, each 30 000 points over the same 300 series, overlapping
+    // half of each other's instants with the same values (replays of one another)
+    const batch = (w: number) => {
+      const out: PointInput[] = [];
+      for (let m = w * 50; m < w * 50 + 100; m++) {
+        for (let s = 0; s < 300; s++) out.push({ seriesKey: `conc:${s}`, ts: minute(m), value: (s + m) % 3 });
+      }
+      return out.reverse(); // out of order on purpose
+    };
+    const counts = await Promise.all([0, 1, 2, 3].map((w) => putPointsBulk(db.sql, batch(w))));
+    expect(counts).toEqual([30_000, 30_000, 30_000, 30_000]);
+    let sum = 0;
+    for (let m = 0; m < 250; m++) for (let s = 0; s < 300; s++) sum += (s + m) % 3;
+    expect(await totals('conc:')).toEqual({ series: 300, points: 250 * 300, sum });
+  });
+});
+
+describe('latestPoints', () => {
+  it('returns one row per series, the latest, also after out-of-order writes', async () => {
+    await putPointsBulk(db.sql, [
+      { seriesKey: 'lp:a', ts: minute(5), value: 5 },
+      { seriesKey: 'lp:a', ts: minute(1), value: 1 },
+      { seriesKey: 'lp:b', ts: minute(2), value: 2 },
+    ]);
+    await putPoint(db.sql, { seriesKey: 'lp:a', ts: minute(3), value: 3 }); // older than the latest
+    await putPoint(db.sql, { seriesKey: 'lp:b', ts: minute(9), value: 9, attrs: { late: true } });
+    await ensureSeries(db.sql, { key: 'lp:empty' }); // no point: no row
+    const rows = await db.client.matrices.latestPoints({ keyPrefix: 'lp:' });
+    expect(rows.map((r) => [r.key, r.ts, r.value, r.attrs])).toEqual([
+      ['lp:a', minute(5), 5, null],
+      ['lp:b', minute(9), 9, { late: true }],
+    ]);
+    expect(await latestPoints(db.sql, { keys: ['lp:b', 'lp:none'] })).toEqual([
+      {
+        seriesId: expect.any(Number),
+        key: 'lp:b',
+        name: null,
+        scope: null,
+        unit: null,
+        target: {},
+        symbol: null,
+        base: null,
+        quote: null,
+        matrixType: null,
+        ts: minute(9),
+        value: 9,
+        attrs: { late: true },
+      },
+    ]);
+    // a prefix is matched literally: `_` and `%` are not wildcards
+    expect(await latestPoints(db.sql, { keyPrefix: 'lp_' })).toEqual([]);
+  });
+});
+
+describe('grids', () => {
+  const COINS = Array.from({ length: 40 }, (_, i) => `C${String(i).padStart(2, '0')}`);
+  /** value of cell (i, j): small halves; a few cells are not finite, the diagonal holds junk */
+  const cell = (i: number, j: number): number | null => {
+    if (i === j) return 1e9;
+    if ((i * 40 + j) % 97 === 0) return Number.NaN;
+    if ((i * 40 + j) % 89 === 0) return null;
+    if ((i * 40 + j) % 83 === 0) return Number.POSITIVE_INFINITY;
+    return ((i - j) % 13) / 2;
+  };
+  const values = COINS.map((_, i) => COINS.map((_, j) => cell(i, j)));
+  const expected = values.map((row, i) =>
+    row.map((v, j) => (i === j || v === null || !Number.isFinite(v) ? null : v)),
+  );
+  const skipped = expected.flat().filter((v) => v === null).length - 40;
+
+  it('putGrid writes a 40-coin grid as 40·39 cells (less the skipped ones) and getGrid returns it', async () => {
+    expect(skipped).toBeGreaterThan(0);
+    const result = await db.client.matrices.putGrid({
+      matrixType: 'id_pct',
+      ts: minute(0),
+      coins: COINS,
+      values,
+    });
+    expect(result).toEqual({ points: 40 * 39 - skipped });
+    expect(await totals('id_pct:')).toEqual({
+      series: 40 * 39 - skipped,
+      points: 40 * 39 - skipped,
+      sum: expected.flat().reduce((a: number, v) => a + (v ?? 0), 0),
+    });
+    expect(await getGrid(db.sql, 'id_pct')).toEqual({ ts: minute(0), coins: COINS, values: expected });
+    const cellSeries = await getSeries(db.sql, 'id_pct:C01/C02');
+    expect(cellSeries?.target).toEqual({ matrixType: 'id_pct', base: 'C01', quote: 'C02', symbol: 'C01C02' });
+    expect(await pointsBetween(db.sql, 'id_pct:C01/C02', minute(0), minute(0))).toEqual([
+      { ts: minute(0), value: expected[1]![2], attrs: null },
+    ]);
+  });
+
+  it('every cell has 40·39 series once all are finite; getGrid reads the latest or a given instant', async () => {
+    const full = COINS.map((_, i) => COINS.map((_, j) => (i === j ? null : (i + j) / 2)));
+    expect(
+      await putGrid(db.sql, { matrixType: 'id_pct', ts: minute(1), coins: COINS, values: full }),
+    ).toEqual({
+      points: 40 * 39,
+    });
+    const [n] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from matrices.series where key ~ '^id_pct:C[0-9]{2}/C[0-9]{2}$'`;
+    expect(n!.n).toBe(40 * 39);
+    expect(await getGrid(db.sql, 'id_pct')).toEqual({ ts: minute(1), coins: COINS, values: full });
+    expect(await getGrid(db.sql, 'id_pct', minute(0))).toEqual({
+      ts: minute(0),
+      coins: COINS,
+      values: expected,
+    });
+    expect(await getGrid(db.sql, 'id_pct', minute(7))).toBeNull();
+    expect(await getGrid(db.sql, 'pct24h')).toBeNull();
+    const latest = await latestPoints(db.sql, { matrixType: 'id_pct', symbol: 'C03C04' });
+    expect(latest.map((r) => [r.key, r.ts, r.value])).toEqual([['id_pct:C03/C04', minute(1), 3.5]]);
+  });
+
+  it('rewriting a grid at the same instant replaces it, skipped cells included', async () => {
+    const coins = ['BTC', 'ETH', 'USDT'];
+    await putGrid(db.sql, {
+      matrixType: 'benchmark',
+      ts: minute(0),
+      coins,
+      values: [
+        [null, 20, 60000],
+        [0.05, null, 3000],
+        [0.00001, 0.0003, null],
+      ],
+    });
+    const again = await putGrid(db.sql, {
+      matrixType: 'benchmark',
+      ts: minute(0),
+      coins,
+      values: [
+        [null, 21, Number.NaN],
+        [0.05, null, 3100],
+        [null, 0.0003, null],
+      ],
+    });
+    expect(again).toEqual({ points: 4 });
+    expect(await getGrid(db.sql, 'benchmark', minute(0))).toEqual({
+      ts: minute(0),
+      coins,
+      values: [
+        [null, 21, null],
+        [0.05, null, 3100],
+        [null, 0.0003, null],
+      ],
+    });
+    expect(
+      (await seriesBySymbol(db.sql, 'BTCUSDT')).map((s) => [s.key, s.matrixType, s.base, s.quote]),
+    ).toEqual([
+      ['benchmark:BTC/USDT', 'benchmark', 'BTC', 'USDT'],
+      ['es:one', null, 'BTC', null], // from the ensureSeries test: its target carries the symbol
+    ]);
+  });
+
+  it('refuses a grid that is not N x N, and writes nothing', async () => {
+    const before = await totals('');
+    const error = await caught(
+      putGrid(db.sql, {
+        matrixType: 'id_pct',
+        ts: minute(2),
+        coins: ['BTC', 'ETH'],
+        values: [[null, 1], [2]],
+      }),
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues).toEqual([
+      { path: ['values', 1], message: 'expected 2 cells, one per coin' },
+    ]);
+    const bad = await caught(
+      putGrid(db.sql, {
+        matrixType: 'ID',
+        ts: minute(2),
+        coins: ['BTC', 'BTC'],
+        values: [
+          [null, 1],
+          [2, null],
+        ],
+      }),
+    );
+    expect((bad as ValidationError).issues).toEqual([
+      { path: ['matrixType'], message: 'expected a lower-case matrix type such as id_pct' },
+      { path: ['coins'], message: 'coins must be distinct' },
+    ]);
+    expect(await totals('')).toEqual(before);
+    expect(await getGrid(db.sql, 'id_pct', minute(2))).toBeNull();
+  });
+});
+
+describe('a host pool without fetched array types', () => {
+  it('every function works on a pool with fetch_types: false (array parameters are literals)', async () => {
+    const host = postgres(db.url, { fetch_types: false, max: 2, onnotice: () => {} });
+    try {
+      const small = [
+        { seriesKey: 'ft:a', ts: minute(0), value: 1.25, attrs: { note: 'say "hi" \\ there' } },
+        { seriesKey: 'ft:b', ts: minute(0), value: 2 },
+      ];
+      const large = Array.from({ length: 3000 }, (_, i) => ({
+        seriesKey: `ft:${i % 3}`,
+        ts: minute(i),
+        value: i,
+      }));
+      // first queries of a fresh pool, concurrently: no array type has been fetched
+      expect(await Promise.all([putPointsBulk(host, small), putPointsBulk(host, large)])).toEqual([2, 3000]);
+      expect(await pointsBetween(host, 'ft:a', minute(0), minute(0))).toEqual([
+        { ts: minute(0), value: 1.25, attrs: { note: 'say "hi" \\ there' } },
+      ]);
+      const grid = {
+        ts: minute(0),
+        coins: ['AAA', 'BBB'],
+        values: [
+          [null, 1],
+          [2, null],
+        ],
+      };
+      expect(await putGrid(host, { matrixType: 'ft', ...grid })).toEqual({ points: 2 });
+      expect(await getGrid(host, 'ft')).toEqual(grid);
+      expect((await latestPoints(host, { keys: ['ft:a', 'ft:2'] })).map((r) => [r.key, r.value])).toEqual([
+        ['ft:2', 2999],
+        ['ft:a', 1.25],
+      ]);
+    } finally {
+      await host.end({ timeout: 5 });
+    }
+  });
+});
+
+/** Every catalog object of the given schemas (and triggers on their tables), with oids: a re-run must keep them all. */
+async function catalog(schemas: string[]): Promise<string[]> {
+  const rows = await db.sql<{ x: string }[]>`
+    with ns as (select oid from pg_namespace where nspname = any(${`{${schemas.join(',')}}`}::text[]))
+    select 'rel ' || c.oid::regclass::text || ' ' || c.relkind::text || ' ' || c.oid::text as x
+    from pg_class c where c.relnamespace in (select oid from ns)
+    union all
+    select 'col ' || a.attrelid::regclass::text || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+           || ' ' || a.attnotnull::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+    from pg_attribute a
+    join pg_class c on c.oid = a.attrelid
+    left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+    where c.relnamespace in (select oid from ns) and a.attnum > 0 and not a.attisdropped
+    union all
+    select 'fn ' || p.oid::regprocedure::text || ' ' || md5(p.prosrc) || ' ' || coalesce(array_to_string(p.proconfig, ','), '')
+           || ' ' || p.oid::text
+    from pg_proc p where p.pronamespace in (select oid from ns)
+    union all
+    select 'tg ' || pg_get_triggerdef(t.oid) || ' ' || t.oid::text
+    from pg_trigger t join pg_class c on c.oid = t.tgrelid
+    where (c.relnamespace in (select oid from ns) or t.tgfoid in (select oid from pg_proc where pronamespace in (select oid from ns)))
+      and not t.tgisinternal
+    union all
+    select 'con ' || conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) || ' ' || oid::text
+    from pg_constraint where connamespace in (select oid from ns)
+    union all
+    select 'idx ' || pg_get_indexdef(indexrelid) from pg_index i join pg_class c on c.oid = i.indexrelid
+    where c.relnamespace in (select oid from ns)
+    union all
+    select 'view ' || c.oid::regclass::text || ' ' || pg_get_viewdef(c.oid)
+    from pg_class c where c.relkind = 'v' and c.relnamespace in (select oid from ns)
+    order by 1`;
+  return rows.map((r) => r.x);
+}
+
+describe('pack', () => {
+  it('re-applying 07_matrices changes nothing in the catalog, nor the data', async () => {
+    const [c1, d1] = [
+      await catalog(['matrices']),
+      await db.sql`select count(*)::int as n, sum(value) as s from matrices.points`,
+    ];
+    expect(c1.length).toBeGreaterThan(20);
+    await db.sql`update cryptopi_migrate.ledger set checksum = 'stale' where name = '07_matrices'`;
+    const report = await db.client.migrate();
+    expect(report.applied).toEqual(['07_matrices']);
+    expect(await catalog(['matrices'])).toEqual(c1);
+    expect(await db.sql`select count(*)::int as n, sum(value) as s from matrices.points`).toEqual(d1);
+  });
+});
