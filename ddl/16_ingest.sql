@@ -423,29 +423,27 @@ begin
   if not exists (select 1 from settings.windows w where w.label = p_interval) then
     perform settings.sp_upsert_window(p_interval);
   end if;
-  with written as (
-    insert into market.klines as k (symbol, window_label, open_time, close_time, open, high, low, close,
-      volume, quote_volume, trades, taker_buy_base, taker_buy_quote, source)
-    select r.symbol, r.interval, r.open_time, util.ms_to_ts(f.close_ms), f.open, f.high, f.low, f.close,
-           f.volume, f.quote_volume, f.trades, f.taker_buy_base, f.taker_buy_quote, r.source
+  -- the one upsert of market.klines (same checks, unchanged candles not rewritten)
+  select m.inserted + m.updated into v_count
+  from (
+    select array_agg(r.symbol order by r.open_time) as symbol, array_agg(r.interval order by r.open_time) as win,
+           array_agg(r.open_time order by r.open_time) as open_time,
+           array_agg(util.ms_to_ts(f.close_ms) order by r.open_time) as close_time,
+           array_agg(f.open order by r.open_time) as open, array_agg(f.high order by r.open_time) as high,
+           array_agg(f.low order by r.open_time) as low, array_agg(f.close order by r.open_time) as close,
+           array_agg(f.volume order by r.open_time) as volume,
+           array_agg(f.quote_volume order by r.open_time) as quote_volume,
+           array_agg(f.trades order by r.open_time) as trades,
+           array_agg(f.taker_buy_base order by r.open_time) as taker_buy_base,
+           array_agg(f.taker_buy_quote order by r.open_time) as taker_buy_quote,
+           array_agg(r.source order by r.open_time) as source
     from ingest.klines_raw r
     cross join lateral ingest.kline_fields(r.payload) f
     where r.source = p_source and r.symbol = p_symbol and r.interval = p_interval
       and (p_from is null or r.open_time >= p_from) and (p_to is null or r.open_time <= p_to)
-    order by r.open_time
-    on conflict (symbol, window_label, open_time) do update set
-      close_time = excluded.close_time, open = excluded.open, high = excluded.high, low = excluded.low,
-      close = excluded.close, volume = excluded.volume, quote_volume = excluded.quote_volume,
-      trades = excluded.trades, taker_buy_base = excluded.taker_buy_base,
-      taker_buy_quote = excluded.taker_buy_quote, source = excluded.source, ingested_at = now()
-    where (k.close_time, k.open, k.high, k.low, k.close, k.volume, k.quote_volume, k.trades,
-           k.taker_buy_base, k.taker_buy_quote, k.source)
-      is distinct from (excluded.close_time, excluded.open, excluded.high, excluded.low, excluded.close,
-           excluded.volume, excluded.quote_volume, excluded.trades, excluded.taker_buy_base,
-           excluded.taker_buy_quote, excluded.source)
-    returning 1
-  )
-  select count(*) into v_count from written;
-  return v_count;
+  ) a
+  cross join lateral market.sp_ingest_klines(a.symbol, a.win, a.open_time, a.close_time, a.open, a.high, a.low,
+    a.close, a.volume, a.quote_volume, a.trades, a.taker_buy_base, a.taker_buy_quote, a.source) m;
+  return coalesce(v_count, 0);
 end;
 $$;

@@ -95,6 +95,11 @@ function settingsNamespace(sql: Queryable, clientKey: string | undefined): Setti
   };
 }
 
+/** The ingest functions; `runLoad` keeps its type parameter (a mapped type cannot carry generics). */
+export type IngestNamespace = Omit<Bound<typeof ingest>, 'runLoad'> & {
+  runLoad<T>(input: ingest.StartLoadInput, fn: (ctx: ingest.LoadContext) => Promise<T>): Promise<T>;
+};
+
 /** What both the root client and a transaction's client offer. */
 export interface ClientScope {
   /** The connection this scope runs on (a pool, or the transaction). */
@@ -104,7 +109,7 @@ export interface ClientScope {
   readonly documents: Bound<typeof documents>;
   readonly wallet: Bound<typeof wallet>;
   readonly matrices: Bound<typeof matrices>;
-  readonly ingest: Bound<typeof ingest>;
+  readonly ingest: IngestNamespace;
   /** Applies new and changed packs (see `migrate` in `cryptopi-db`). */
   migrate(options?: MigrateOptions): Promise<MigrationReport>;
   status(options?: Omit<MigrateOptions, 'onProgress'>): Promise<PackStatus[]>;
@@ -133,7 +138,7 @@ function scope(sql: Queryable, options: ClientOptions): ClientScope {
     documents: bindModule(documents, sql),
     wallet: bindModule(wallet, sql),
     matrices: bindModule(matrices, sql),
-    ingest: bindModule(ingest, sql),
+    ingest: { ...bindModule(ingest, sql), runLoad: (input, fn) => ingest.runLoad(sql, input, fn) },
     migrate: (o) => migrate(sql, { ...defaults, ...o }),
     status: (o) => status(sql, { ...defaults, ...o }),
     plan: (o) => plan(sql, { ...defaults, ...o }),

@@ -302,10 +302,11 @@ describe('load logs', () => {
       async (ctx) => {
         ctx.add(await captureKlines(db.sql, 'binance', 'DOTUSDT', '1m', [rest(0), rest(1)]));
         ctx.add(await captureKlines(db.sql, 'binance', 'DOTUSDT', '1m', [rest(1), rest(2)]));
-        return 'done';
+        return 'done' as const;
       },
     );
-    expect(out).toBe('done');
+    const typed: 'done' = out; // the client keeps runLoad's type parameter
+    expect(typed).toBe('done');
     const [log] = await loadLogs(db.sql, { symbol: 'DOTUSDT' });
     expect(log).toEqual({
       id: expect.any(Number),

@@ -6,7 +6,7 @@
  */
 
 /** One PostgreSQL array literal from strings, numbers, Dates (as ISO-8601) and nulls. */
-export function pgArray(values: readonly (string | number | Date | null)[]): string {
+export function pgArray(values: ArrayLike<string | number | Date | null>): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {
     const v = values[i];

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { float8, jsonObject, symbol as symbolCodec, timestamptz } from '../core/codecs.js';
 import { inTransaction, type Queryable } from '../core/queryable.js';
 import { parseInput, parseMaybe, parseOne, parseRow, parseRows, run } from '../core/run.js';
-import { pgArray } from './arrays.js';
+import { pgArray } from '../core/arrays.js';
 import { type PointColumns, toColumns } from './bulk.js';
 import {
   EnsureSeriesInput,

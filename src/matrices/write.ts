@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { PendingQuery, Row } from 'postgres';
 import type { Queryable } from '../core/queryable.js';
-import { pgArray } from './arrays.js';
+import { pgArray } from '../core/arrays.js';
 import { copyChunks, orderPoints, type PointColumns } from './bulk.js';
 
 /** How many bytes of COPY data may wait for the socket before the encoder pauses (about 4 chunks). */
