@@ -7,6 +7,7 @@ type Tour = (db: Client, print: (line: string) => void) => Promise<void>;
 const tours: [string, () => Promise<{ tour: Tour }>][] = [
   ['settings and market', () => import('./tour/settings-market.js')],
   ['wallet', () => import('./tour/wallet.js')],
+  ['matrices', () => import('./tour/matrices.js')],
 ];
 
 const print = (line: string) => process.stdout.write(`${line}\n`);

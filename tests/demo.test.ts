@@ -28,4 +28,6 @@ it('npm run demo migrates a fresh database, tours it, and verifies', () => {
   expect(r.stdout).toContain('klines: 60 inserted, 0 updated, 0 unchanged');
   expect(r.stdout).toContain('import: 3 inserted; the same import again: 0 inserted, 3 skipped');
   expect(r.stdout).toContain('balance USDT  749.50');
+  expect(r.stdout).toContain('putGrid id_pct at 2025-01-01T00:00:40.000Z: 6 points');
+  expect(r.stdout).toContain('latest mood:ETH at 2025-01-01T23:59:00.000Z = 1.9993');
 });
