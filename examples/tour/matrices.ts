@@ -19,12 +19,18 @@ export async function tour(db: Client, print: (line: string) => void): Promise<v
   if (grid) {
     print(`getGrid: ${grid.coins.join(' ')}`);
     grid.values.forEach((row, i) => {
-      print(`  ${grid.coins[i]!.padEnd(5)} ${row.map((v) => (v === null ? '   -' : v.toFixed(2).padStart(5))).join(' ')}`);
+      print(
+        `  ${grid.coins[i]!.padEnd(5)} ${row.map((v) => (v === null ? '   -' : v.toFixed(2).padStart(5))).join(' ')}`,
+      );
     });
   }
   const start = Date.parse('2025-01-01T00:00:00Z');
   const points = ['BTC', 'ETH'].flatMap((coin, i) =>
-    Array.from({ length: 1440 }, (_, m) => ({ seriesKey: `mood:${coin}`, ts: start + m * 60_000, value: i + m / 1440 })),
+    Array.from({ length: 1440 }, (_, m) => ({
+      seriesKey: `mood:${coin}`,
+      ts: start + m * 60_000,
+      value: i + m / 1440,
+    })),
   );
   const count = await db.matrices.putPointsBulk(points);
   const again = await db.matrices.putPointsBulk(points);
