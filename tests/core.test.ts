@@ -13,6 +13,7 @@ import {
 import { inTransaction } from '../src/core/queryable.js';
 import { parseInput, parseOne, parseRows, run } from '../src/core/run.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
+import { refusal } from './helpers/refusal.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -22,18 +23,12 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const fail = (p: PromiseLike<unknown>) =>
-  Promise.resolve(p).then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e,
-  );
-
 describe('PostgreSQL errors map to the SDK classes, keeping the facts and the cause', () => {
   it('a unique violation is a ConflictError naming the constraint, table and columns, without the values', async () => {
     await db.sql`insert into public.parent values (1, 'secret-code', 1)`;
-    const e = await fail(run('test.insert', db.sql`insert into public.parent values (2, 'secret-code', 1)`));
+    const e = await refusal(
+      run('test.insert', db.sql`insert into public.parent values (2, 'secret-code', 1)`),
+    );
     expect(e).toBeInstanceOf(ConflictError);
     expect(e).toMatchObject({
       sqlstate: '23505',
@@ -47,36 +42,36 @@ describe('PostgreSQL errors map to the SDK classes, keeping the facts and the ca
   });
 
   it('foreign-key, check and not-null violations are ValidationErrors', async () => {
-    const fk = await fail(run('t', db.sql`insert into public.child values (1, 999)`));
+    const fk = await refusal(run('t', db.sql`insert into public.child values (1, 999)`));
     expect(fk).toBeInstanceOf(ValidationError);
     expect((fk as ValidationError).issues).toEqual([
       { path: ['parent_id'], message: 'refers to a row that does not exist (child_parent_id_fkey)' },
     ]);
-    const check = await fail(run('t', db.sql`insert into public.parent values (3, 'c', -1)`));
+    const check = await refusal(run('t', db.sql`insert into public.parent values (3, 'c', -1)`));
     expect(check).toMatchObject({
       sqlstate: '23514',
       constraint: 'parent_qty_check',
       issues: [{ path: [], message: 'violates check parent_qty_check' }],
     });
-    const nn = await fail(run('t', db.sql`insert into public.parent (id, code) values (4, null)`));
+    const nn = await refusal(run('t', db.sql`insert into public.parent (id, code) values (4, null)`));
     expect((nn as ValidationError).issues).toEqual([{ path: ['code'], message: 'must not be null' }]);
-    const bad = await fail(run('t', db.sql`select ${'x'}::int`));
+    const bad = await refusal(run('t', db.sql`select ${'x'}::int`));
     expect(bad).toBeInstanceOf(ValidationError);
     expect((bad as ValidationError).sqlstate).toBe('22P02');
   });
 
   it('P0002 is NotFoundError, 42501 AuthError, anything else passes through untouched', async () => {
-    const nf = await fail(
+    const nf = await refusal(
       run('t', db.sql`do $$ begin raise exception 'window 9q' using errcode = 'P0002'; end $$`),
     );
     expect(nf).toBeInstanceOf(NotFoundError);
     expect((nf as NotFoundError).key).toBe('window 9q');
-    const auth = await fail(
+    const auth = await refusal(
       run('t', db.sql`do $$ begin raise exception 'no' using errcode = '42501'; end $$`),
     );
     expect(auth).toMatchObject({ reason: 'forbidden' });
     expect(auth).toBeInstanceOf(AuthError);
-    const other = await fail(run('t', db.sql`select * from public.nowhere`));
+    const other = await refusal(run('t', db.sql`select * from public.nowhere`));
     expect(other).toMatchObject({ name: 'PostgresError', code: '42P01' });
   });
 });

@@ -14,20 +14,13 @@ import {
   upsertSymbol,
 } from '../src/market/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
+import { refusal } from './helpers/refusal.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await startTestDatabase();
 });
 afterAll(() => db.close());
-
-const refusal = async (p: Promise<unknown>): Promise<unknown> =>
-  p.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (e: unknown) => e,
-  );
 
 const T0 = Date.UTC(2024, 0, 1); // 2024-01-01T00:00:00Z
 const MINUTE = 60_000;

@@ -26,20 +26,13 @@ import {
   upsertWindow,
 } from '../src/settings/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
+import { refusal } from './helpers/refusal.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await startTestDatabase();
 });
 afterAll(() => db.close());
-
-const refusal = async (p: Promise<unknown>): Promise<unknown> =>
-  p.then(
-    () => {
-      throw new Error('expected a refusal');
-    },
-    (e: unknown) => e,
-  );
 
 describe('windows', () => {
   const windows = () => db.sql`select label, amount, unit, duration_ms from settings.windows order by label`;
