@@ -281,6 +281,35 @@ describe('one-off steps', () => {
     expect(t?.gone).toBe(true);
   });
 
+  it('steps after the same pack run in the order listed, not by id', async () => {
+    const db = await empty();
+    const order: string[] = [];
+    const step = (id: string): Step => ({
+      id,
+      after: '00_schemas',
+      description: id,
+      up: async () => void order.push(id),
+    });
+    const report = await migrate(db.sql, { steps: [step('0.2.0-first'), step('0.10.0-second')] });
+    expect(order).toEqual(['0.2.0-first', '0.10.0-second']);
+    expect(report.applied.slice(0, 3)).toEqual([shipped[0], '0.2.0-first', '0.10.0-second']);
+  });
+
+  it('two steps with the same id are refused before anything runs', async () => {
+    const db = await empty();
+    const up = async () => {};
+    await expect(
+      migrate(db.sql, {
+        steps: [
+          { id: 'same', after: '00_schemas', description: '', up },
+          { id: 'same', after: '01_extensions', description: '', up },
+        ],
+      }),
+    ).rejects.toThrow(/two steps have the id same/);
+    const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none`;
+    expect(r?.none).toBe(true);
+  });
+
   it('a step naming an unknown pack is refused before anything runs', async () => {
     const db = await empty();
     await expect(

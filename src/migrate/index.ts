@@ -68,13 +68,17 @@ function units(options: MigrateOptions): Unit[] {
   const packs = loadPacks(options.packsDir, options);
   const all = options.steps ?? shippedSteps;
   const names = new Set(loadPacks(options.packsDir).map((p) => p.name));
+  const ids = new Set<string>();
   for (const s of all) {
     if (!names.has(s.after)) throw new Error(`cryptopi-db: step ${s.id} runs after unknown pack ${s.after}`);
+    if (ids.has(s.id)) throw new Error(`cryptopi-db: two steps have the id ${s.id}`);
+    ids.add(s.id);
   }
   const out: Unit[] = [];
   for (const pack of packs) {
     out.push({ name: pack.name, kind: 'pack', checksum: pack.checksum, pack });
-    for (const step of all.filter((s) => s.after === pack.name).sort((a, b) => a.id.localeCompare(b.id))) {
+    // in the order they are listed (the order they were written): '0.10.0' must not sort before '0.2.0'
+    for (const step of all.filter((s) => s.after === pack.name)) {
       out.push({ name: step.id, kind: 'step', checksum: sha256(`${step.id}\n${step.description}`), step });
     }
   }

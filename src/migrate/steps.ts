@@ -2,7 +2,7 @@
  * One-off steps: changes that cannot be written as an idempotent pack (a data backfill, a rename
  * that must happen once). Each runs once, in its own locked transaction, right after the pack it
  * names, and is recorded in the same ledger (kind `step`). A step is never re-run, even if edited:
- * write a new one. Ids are versioned and sort in the order they were written.
+ * write a new one. Ids are versioned and unique; steps after the same pack run in the order listed.
  */
 import type { Queryable } from '../core/queryable.js';
 
