@@ -47,9 +47,11 @@ create table if not exists wallet.moves (
   occurred_at     timestamptz not null,
   external_id     text check (external_id is null or length(external_id) between 1 and 200),
   -- what makes a replay insert nothing twice: 'ext:' || external_id, or 'content:' || a sha256 of
-  -- the move's content when it has no external id (wallet.move_key)
+  -- the move's content when it has no external id (wallet.move_key), with ':n' for the n-th (n >= 2)
+  -- identical move of one batch, so identical moves are all kept and a replayed batch adds none
   idempotency_key text not null check (
-    idempotency_key = 'ext:' || external_id or (external_id is null and idempotency_key ~ '^content:[0-9a-f]{64}$')
+    idempotency_key = 'ext:' || external_id
+    or (external_id is null and idempotency_key ~ '^content:[0-9a-f]{64}(:([2-9]|[1-9][0-9]+))?$')
   ),
   created_at      timestamptz not null default now(),
   constraint moves_idempotency_key unique (account_id, idempotency_key)
@@ -111,18 +113,23 @@ $$;
 -- per statement that inserts moves, whoever the writer. It locks the accounts concerned (in id order,
 -- so writers queue instead of deadlocking) and bumps their ledger_version: a writer in a repeatable
 -- read or serializable transaction that started before then gets a serialization failure (40001)
--- instead of checking against a stale snapshot. It then reads the balances with a fresh snapshot
--- (read committed), so a concurrent writer's committed moves are counted. Only assets the statement
--- lowered are checked.
+-- instead of checking against a stale snapshot. It then reads the moves with a fresh snapshot (read
+-- committed), so a concurrent writer's committed moves are counted.
+-- The balance is a function of time (the last snapshot plus the moves up to an instant), so it is
+-- checked in time order, not batch order: for each asset the statement takes from (a negative delta
+-- after the last snapshot), the balance must not be below zero at any instant from the earliest such
+-- move on. Moves at one instant count together. An outflow dated before the funds arrived, or one
+-- that empties the funds of an outflow already recorded later, is refused.
 create or replace function wallet.tg_moves_no_overdraw() returns trigger
 language plpgsql
 set search_path = pg_catalog, wallet
 as $$
 declare
-  v_key      record;
-  v_balance  numeric;
-  v_snap_at  timestamptz;
-  v_lowered  numeric;
+  v_key       record;
+  v_snap_bal  numeric;
+  v_snap_at   timestamptz;
+  v_first_out timestamptz;
+  v_at        timestamptz;
 begin
   perform 1 from wallet.accounts a
   where a.id in (select n.account_id from new_moves n)
@@ -138,16 +145,33 @@ begin
     having min(n.delta) < 0
     order by n.account_id, n.asset
   loop
-    select b.balance, b.snapshot_at into v_balance, v_snap_at
-    from wallet.v_balances b where b.account_id = v_key.account_id and b.asset = v_key.asset;
-    -- what this statement changed of that balance (moves older than the last snapshot do not count)
-    select sum(n.delta) into v_lowered from new_moves n
-    where n.account_id = v_key.account_id and n.asset = v_key.asset
+    v_snap_bal := null;
+    v_snap_at := null;
+    select s.balance, s.taken_at into v_snap_bal, v_snap_at from wallet.snapshots s
+    where s.account_id = v_key.account_id and s.asset = v_key.asset
+    order by s.taken_at desc limit 1;
+    -- moves at or before the last snapshot are already in it: they change no balance
+    select min(n.occurred_at) into v_first_out from new_moves n
+    where n.account_id = v_key.account_id and n.asset = v_key.asset and n.delta < 0
       and (v_snap_at is null or n.occurred_at > v_snap_at);
-    if v_balance < 0 and v_lowered < 0 then
+    continue when v_first_out is null;
+
+    select b.at into v_at from (
+      select d.at, coalesce(v_snap_bal, 0) + sum(d.delta) over (order by d.at) as balance
+      from (
+        select m.occurred_at as at, sum(m.delta) as delta from wallet.moves m
+        where m.account_id = v_key.account_id and m.asset = v_key.asset
+          and (v_snap_at is null or m.occurred_at > v_snap_at)
+        group by m.occurred_at
+      ) d
+    ) b
+    where b.at >= v_first_out and b.balance < 0
+    order by b.at limit 1;
+    if found then
       raise exception 'overdraw refused: the % balance of account % would go below zero',
         v_key.asset, v_key.account_id
         using errcode = '22023', constraint = 'moves_no_overdraw', schema = 'wallet', table = 'moves',
+              detail = format('The balance is below zero at %s.', to_char(v_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')),
               hint = 'the account does not allow negative balances (allow_negative)';
     end if;
   end loop;
@@ -227,9 +251,14 @@ end;
 $$;
 
 -- Records a batch of moves on one account in one set-based insert. Idempotent: a move whose key
--- (wallet.move_key) is already stored is skipped, and a key repeated inside the batch is inserted
--- once (its first occurrence). The account row is locked first, so concurrent writers of the same
--- account queue; the overdraw trigger then refuses the whole batch if it lowers a balance below zero.
+-- is already stored is skipped. The key is 'ext:' || external_id, or for a move without one its
+-- content digest (wallet.move_key), suffixed ':n' for the n-th identical move of the batch: identical
+-- moves of one batch are all kept, and the same batch replayed adds none. An external id names one
+-- move: given twice in the batch with different content it is refused (22023), and given with other
+-- content than the move already stored under it it is refused (23505, moves_idempotency_key) rather
+-- than skipped; given twice with the same content it is inserted once. The account row is locked
+-- first, so concurrent writers of the same account queue; the overdraw trigger then refuses the whole
+-- batch if it takes a balance below zero.
 create or replace function wallet.sp_record_moves(
   p_account_id   uuid,
   p_kinds        text[],
@@ -243,7 +272,8 @@ language plpgsql
 set search_path = pg_catalog, wallet
 as $$
 declare
-  v_n integer := coalesce(cardinality(p_kinds), 0);
+  v_n   integer := coalesce(cardinality(p_kinds), 0);
+  v_ext text;
 begin
   if coalesce(cardinality(p_assets), 0) <> v_n or coalesce(cardinality(p_amounts), 0) <> v_n
      or coalesce(cardinality(p_prices), 0) <> v_n or coalesce(cardinality(p_occurred_at), 0) <> v_n
@@ -253,15 +283,49 @@ begin
   end if;
   perform wallet.lock_open_account(p_account_id);
 
+  select u.external_id into v_ext
+  from unnest(p_kinds, p_assets, p_amounts, p_prices, p_occurred_at, p_external_ids)
+    with ordinality as u(kind, asset, amount, price, occurred_at, external_id, ord)
+  where u.external_id is not null
+  group by u.external_id
+  having count(distinct wallet.move_key(u.kind, u.asset, u.amount, u.price, u.occurred_at, null)) > 1
+  order by min(u.ord) limit 1;
+  if found then
+    raise exception 'external id % appears twice in the batch with different content', v_ext
+      using errcode = '22023';
+  end if;
+
+  -- read after the account lock: every move committed by an earlier writer is seen
+  select u.external_id into v_ext
+  from unnest(p_kinds, p_assets, p_amounts, p_prices, p_occurred_at, p_external_ids)
+    with ordinality as u(kind, asset, amount, price, occurred_at, external_id, ord)
+  join wallet.moves m on m.account_id = p_account_id and m.idempotency_key = 'ext:' || u.external_id
+  where wallet.move_key(m.kind, m.asset, m.amount, m.price, m.occurred_at, null)
+     <> wallet.move_key(u.kind, u.asset, u.amount, u.price, u.occurred_at, null)
+  order by u.ord limit 1;
+  if found then
+    raise exception 'external id % of account % is already recorded with other content', v_ext, p_account_id
+      using errcode = '23505', constraint = 'moves_idempotency_key', schema = 'wallet', table = 'moves',
+            detail = 'Key (account_id, external_id)=(…) names a move with another kind, asset, amount, price or time.';
+  end if;
+
   return query
   with input as (
     select u.ord, u.kind, u.asset, u.amount, u.price, u.occurred_at, u.external_id,
-           wallet.move_key(u.kind, u.asset, u.amount, u.price, u.occurred_at, u.external_id) as move_key
+           wallet.move_key(u.kind, u.asset, u.amount, u.price, u.occurred_at, null) as content_key
     from unnest(p_kinds, p_assets, p_amounts, p_prices, p_occurred_at, p_external_ids)
       with ordinality as u(kind, asset, amount, price, occurred_at, external_id, ord)
   ),
+  keyed as (
+    select i.*, coalesce('ext:' || i.external_id, i.content_key || case when i.nth > 1 then ':' || i.nth else '' end)
+             as move_key
+    from (
+      select x.*, row_number() over (partition by x.external_id is null, x.content_key order by x.ord) as nth
+      from input x
+    ) i
+  ),
   firsts as (
-    select distinct on (i.move_key) i.* from input i order by i.move_key, i.ord
+    select distinct on (k.move_key) k.* from keyed k order by k.move_key, k.ord
   ),
   ins as (
     insert into wallet.moves (account_id, kind, asset, amount, price, occurred_at, external_id, idempotency_key)
@@ -275,9 +339,9 @@ begin
          coalesce((
            select array_agg(s.external_id order by s.first_ord)
            from (
-             select i.external_id, min(i.ord) as first_ord from input i
-             where i.external_id is not null and i.move_key not in (select ins.idempotency_key from ins)
-             group by i.external_id
+             select k.external_id, min(k.ord) as first_ord from keyed k
+             where k.external_id is not null and k.move_key not in (select ins.idempotency_key from ins)
+             group by k.external_id
            ) s
          ), '{}'::text[]);
 end;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../src/core/errors.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
@@ -502,4 +503,172 @@ it('takeSnapshot refuses a negative balance unless allowed, and a computed snaps
   expect(rows.map((r) => r.balance)).toEqual(['2']);
   await takeSnapshot(db.sql, acc.id, { takenAt: at(1), balances: [{ asset: 'BTC', balance: '3' }] });
   expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '3' }]);
+});
+
+it('an outflow dated before the funds arrive is refused: the balance is checked in time order', async () => {
+  const acc = await newAccount();
+  const before = await stored(acc.id);
+  // one batch that overdraws midway: 6 out at hour 2, 10 in at hour 3 (net +4, but -6 at hour 2)
+  const midway = await recordMoves(db.sql, acc.id, [
+    deposit('10', 3, 'late-in'),
+    withdrawal('6', 2, 'early-out'),
+  ]).catch((e: unknown) => e);
+  expect(midway).toBeInstanceOf(ValidationError);
+  expect(midway).toMatchObject({ sqlstate: '22023', constraint: 'moves_no_overdraw' });
+  expect(await stored(acc.id)).toEqual(before);
+
+  // the deposit is recorded; an outflow back-dated before it is refused, one after it passes
+  await recordMoves(db.sql, acc.id, [deposit('10', 3, 'in')]);
+  const backdated = await recordMoves(db.sql, acc.id, [withdrawal('6', 2, 'back')]).catch((e: unknown) => e);
+  expect(backdated).toBeInstanceOf(ValidationError);
+  expect(backdated).toMatchObject({ constraint: 'moves_no_overdraw' });
+  // an outflow that fits now but empties a later, already recorded withdrawal's funds is refused too
+  await recordMoves(db.sql, acc.id, [withdrawal('8', 5, 'w5')]);
+  await expect(recordMoves(db.sql, acc.id, [withdrawal('3', 4, 'w4')])).rejects.toMatchObject({
+    constraint: 'moves_no_overdraw',
+  });
+  // moves at one instant count together, whatever their order in the batch
+  expect(
+    await recordMoves(db.sql, acc.id, [withdrawal('2.5', 6, 'w6'), deposit('0.5', 6, 'd6')]),
+  ).toMatchObject({ inserted: 2 });
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '0.0' }]);
+});
+
+it('an external id names one move: the same id with other content is refused, never dropped', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('5', 1, 'dep-1')]);
+  const before = await stored(acc.id);
+
+  // twice in one batch with different content: a ValidationError, nothing written
+  const twice = await recordMoves(db.sql, acc.id, [deposit('1', 2, 'dup'), deposit('2', 2, 'dup')]).catch(
+    (e: unknown) => e,
+  );
+  expect(twice).toBeInstanceOf(ValidationError);
+  expect((twice as ValidationError).issues).toEqual([
+    { path: [], message: 'external id dup appears twice in the batch with different content' },
+  ]);
+  // already recorded with other content (the two legs of a trade under one id): a ConflictError
+  const legs = await recordMoves(db.sql, acc.id, [
+    deposit('1', 3, 'new'),
+    { kind: 'withdrawal', asset: 'BTC', amount: '5', occurredAt: at(1), externalId: 'dep-1' },
+  ]).catch((e: unknown) => e);
+  expect(legs).toBeInstanceOf(ConflictError);
+  expect(legs).toMatchObject({
+    sqlstate: '23505',
+    constraint: 'moves_idempotency_key',
+    table: 'wallet.moves',
+    columns: ['account_id', 'external_id'],
+  });
+  expect(await stored(acc.id)).toEqual(before);
+
+  // the same content written differently ('5.000', epoch ms) is the same move: skipped
+  expect(
+    await recordMoves(db.sql, acc.id, [
+      { kind: 'deposit', asset: 'BTC', amount: '5.000', occurredAt: t0 + 3_600_000, externalId: 'dep-1' },
+    ]),
+  ).toEqual({ inserted: 0, skipped: 1, skippedExternalIds: ['dep-1'] });
+});
+
+it('idempotency keys are per account: the same external id on two accounts is two moves', async () => {
+  const a = await newAccount();
+  const b = await newAccount();
+  expect(await recordMoves(db.sql, a.id, [deposit('1', 1, 'shared')])).toEqual({
+    inserted: 1,
+    skipped: 0,
+    skippedExternalIds: [],
+  });
+  expect(await recordMoves(db.sql, b.id, [deposit('2', 1, 'shared')])).toEqual({
+    inserted: 1,
+    skipped: 0,
+    skippedExternalIds: [],
+  });
+  expect(await balanceOf(a.id)).toEqual([{ asset: 'BTC', balance: '1' }]);
+  expect(await balanceOf(b.id)).toEqual([{ asset: 'BTC', balance: '2' }]);
+});
+
+it('identical moves without external ids in one batch are all kept, and a replay of the batch adds none', async () => {
+  const acc = await newAccount();
+  const fee: MoveInput = { kind: 'deposit', asset: 'USDT', amount: '0.1', occurredAt: at(1) };
+  expect(await recordMoves(db.sql, acc.id, [fee, fee, fee])).toEqual({
+    inserted: 3,
+    skipped: 0,
+    skippedExternalIds: [],
+  });
+  expect(await recordMoves(db.sql, acc.id, [fee, fee, fee])).toEqual({
+    inserted: 0,
+    skipped: 3,
+    skippedExternalIds: [],
+  });
+  // a later page that overlaps the first (the same three, then a fourth identical one) adds one
+  expect(await recordMoves(db.sql, acc.id, [fee, fee, fee, fee])).toEqual({
+    inserted: 1,
+    skipped: 3,
+    skippedExternalIds: [],
+  });
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'USDT', balance: '0.4' }]);
+  expect((await listMoves(db.sql, acc.id)).map((m) => m.idempotencyKey.replace(/[0-9a-f]{64}/, 'H'))).toEqual(
+    ['content:H', 'content:H:2', 'content:H:3', 'content:H:4'],
+  );
+});
+
+it('amounts keep every digit: numeric sums are exact far beyond a double', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [
+    { kind: 'deposit', asset: 'ETH', amount: '12345678901234567890.123456789012345678', occurredAt: at(1) },
+    { kind: 'deposit', asset: 'ETH', amount: '0.000000000000000000000000000001', occurredAt: at(2) },
+    { kind: 'fee', asset: 'ETH', amount: '1e-18', occurredAt: at(3) },
+    { kind: 'deposit', asset: 'ETH', amount: 0.1, occurredAt: at(4) },
+    { kind: 'deposit', asset: 'ETH', amount: 0.2, occurredAt: at(4) },
+  ]);
+  expect(await balanceOf(acc.id)).toEqual([
+    { asset: 'ETH', balance: '12345678901234567890.423456789012345677000000000001' },
+  ]);
+  expect((await takeSnapshot(db.sql, acc.id, { takenAt: at(5) })).map((s) => s.balance)).toEqual([
+    '12345678901234567890.423456789012345677000000000001',
+  ]);
+});
+
+it('a snapshot at an instant includes the moves at that instant, and not those after it', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('3', 1), deposit('2', 2), deposit('1', 3)]);
+  await takeSnapshot(db.sql, acc.id, { takenAt: at(2), balances: [{ asset: 'BTC', balance: '5' }] });
+  expect(await balances(db.sql, acc.id)).toEqual([
+    {
+      accountId: acc.id,
+      asset: 'BTC',
+      balance: '6',
+      snapshotBalance: '5',
+      snapshotAt: at(2),
+      movesAfter: 1,
+      lastMoveAt: at(3),
+    },
+  ]);
+  // the overdraw check starts from the snapshot too: 6 may go, at the snapshot's instant or after it
+  await expect(recordMoves(db.sql, acc.id, [withdrawal('6.01', 4)])).rejects.toBeInstanceOf(ValidationError);
+  expect(await recordMoves(db.sql, acc.id, [withdrawal('6', 4)])).toMatchObject({ inserted: 1 });
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '0' }]);
+});
+
+it('works on a host pool that does not fetch array types (fetch_types: false)', async () => {
+  const raw = postgres(db.url, { fetch_types: false, max: 2, onnotice: () => {} });
+  try {
+    const acc = await newAccount();
+    expect(
+      await recordMoves(raw, acc.id, [
+        { ...deposit('1.5', 1, 'a,b "c"'), price: '100.25' },
+        withdrawal('0.5', 2),
+      ]),
+    ).toEqual({ inserted: 2, skipped: 0, skippedExternalIds: [] });
+    expect(
+      (await takeSnapshot(raw, acc.id, { takenAt: at(3), balances: [{ asset: 'BTC', balance: '1' }] })).map(
+        (s) => s.balance,
+      ),
+    ).toEqual(['1']);
+    expect((await listMoves(raw, acc.id)).map((m) => [m.externalId, m.price])).toEqual([
+      ['a,b "c"', '100.25'],
+      [null, null],
+    ]);
+  } finally {
+    await raw.end();
+  }
 });

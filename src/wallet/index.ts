@@ -4,6 +4,7 @@
  * current balances (last snapshot + the moves after it). Quantities are exact decimal strings.
  */
 import { z } from 'zod';
+import { pgArray } from '../core/arrays.js';
 import { uuid } from '../core/codecs.js';
 import { NotFoundError } from '../core/errors.js';
 import type { Queryable } from '../core/queryable.js';
@@ -152,10 +153,16 @@ export async function updateAccount(
 
 /**
  * Records a batch of moves on an account in one set-based statement, idempotently: a move whose
- * external id (or, without one, whose content) is already recorded is skipped, and a repeat inside
- * the batch is inserted once. The account row is locked for the write, and a batch that would leave
- * a balance below zero is refused whole unless the account allows negative balances; concurrent
- * writers of one account queue, so two withdrawals that each fit alone but not together cannot both pass.
+ * external id is already recorded is skipped (and listed in `skippedExternalIds`), and so is a move
+ * without one whose content is (the n-th identical move of a batch counts as its own move, so
+ * identical moves are all kept and a replayed batch adds none). An external id names one move: the
+ * same id with other content, in the batch or already stored, is refused rather than dropped.
+ *
+ * The account row is locked for the write, and a batch that would take a balance below zero is
+ * refused whole unless the account allows negative balances. The balance is checked in time order
+ * (`occurredAt`), not batch order: an outflow dated before the funds arrived is an overdraw even if
+ * the batch also brings them later. Concurrent writers of one account queue, so two withdrawals that
+ * each fit alone but not together cannot both pass.
  *
  * Wraps `wallet.sp_record_moves` (the overdraw rule is the trigger `wallet.trg_moves_no_overdraw`,
  * so it holds for every writer).
@@ -168,8 +175,11 @@ export async function updateAccount(
  * // r: { inserted: 2, skipped: 0, skippedExternalIds: [] }; the same call again: inserted 0, skipped 2
  * ```
  * @throws ValidationError when a move is malformed (nothing is sent), when the batch would overdraw
- *   a balance (SQLSTATE 22023, constraint `moves_no_overdraw`; nothing of the batch is written), or
- *   when the account is closed
+ *   a balance (SQLSTATE 22023, constraint `moves_no_overdraw`; nothing of the batch is written), when
+ *   an external id appears twice in the batch with different content, or when the account is closed
+ * @throws ConflictError when an external id is already recorded with other content (23505,
+ *   `moves_idempotency_key`; nothing of the batch is written), or 40001 in a repeatable read
+ *   transaction that started before a concurrent write of the account (retry)
  * @throws NotFoundError when there is no such account
  */
 export async function recordMoves(
@@ -180,36 +190,20 @@ export async function recordMoves(
   const op = 'wallet.recordMoves';
   const args = parseInput(op, RecordMovesArgs, { accountId, moves });
   const m = args.moves;
+  // arrays go as literals and come back as jsonb: the same on a pool with `fetch_types: false`
   const rows = await run(
     op,
     sql`
-      select inserted_count as inserted, skipped_count as skipped, skipped_external_ids as "skippedExternalIds"
+      select inserted_count as inserted, skipped_count as skipped,
+             to_jsonb(skipped_external_ids) as "skippedExternalIds"
       from wallet.sp_record_moves(
         ${args.accountId},
-        ${sql.array(
-          m.map((x) => x.kind),
-          25,
-        )}::text[],
-        ${sql.array(
-          m.map((x) => x.asset),
-          25,
-        )}::text[],
-        ${sql.array(
-          m.map((x) => x.amount),
-          1700,
-        )}::numeric[],
-        ${sql.array(
-          m.map((x) => x.price ?? null),
-          1700,
-        )}::numeric[],
-        ${sql.array(
-          m.map((x) => x.occurredAt),
-          1184,
-        )}::timestamptz[],
-        ${sql.array(
-          m.map((x) => x.externalId ?? null),
-          25,
-        )}::text[]
+        ${pgArray(m.map((x) => x.kind))}::text[],
+        ${pgArray(m.map((x) => x.asset))}::text[],
+        ${pgArray(m.map((x) => x.amount))}::numeric[],
+        ${pgArray(m.map((x) => x.price ?? null))}::numeric[],
+        ${pgArray(m.map((x) => x.occurredAt))}::timestamptz[],
+        ${pgArray(m.map((x) => x.externalId ?? null))}::text[]
       )
     `,
   );
@@ -280,18 +274,8 @@ export async function takeSnapshot(
   const args = parseInput(op, TakeSnapshotArgs, { accountId, input });
   const { takenAt = null, balances } = args.input;
   const source = args.input.source ?? (balances ? 'exchange' : 'computed');
-  const assets = balances
-    ? sql.array(
-        balances.map((b) => b.asset),
-        25,
-      )
-    : null;
-  const values = balances
-    ? sql.array(
-        balances.map((b) => b.balance),
-        1700,
-      )
-    : null;
+  const assets = balances ? pgArray(balances.map((b) => b.asset)) : null;
+  const values = balances ? pgArray(balances.map((b) => b.balance)) : null;
   const rows = await run(
     op,
     sql`

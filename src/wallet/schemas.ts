@@ -101,8 +101,9 @@ export const MoveInput = z
     price: decimalInput.nullable().optional(),
     occurredAt: instant,
     /**
-     * The source's id of the move (exchange trade or transfer id): its idempotency key. Without
-     * one, the key is a digest of the move's content (kind, asset, amount, price, occurredAt).
+     * The source's id of this move: its idempotency key, unique per account. It names one move, so
+     * the two legs of a trade need two ids (`<tradeId>:out`, `<tradeId>:in`). Without one, the key
+     * is a digest of the move's content (kind, asset, amount, price, occurredAt).
      */
     externalId: z.string().min(1).max(200).optional(),
   })
@@ -125,9 +126,9 @@ export type MoveInput = z.input<typeof MoveInput>;
 /** What `recordMoves` did. */
 export const RecordMovesResult = z.object({
   inserted: z.int().nonnegative(),
-  /** Moves of the batch not inserted: already recorded, or repeated inside the batch. */
+  /** Moves of the batch not inserted: already recorded, or an external id repeated inside the batch. */
   skipped: z.int().nonnegative(),
-  /** External ids of the batch that this call did not insert (already recorded), in batch order. */
+  /** External ids of the batch already recorded (with the same content) before this call, in batch order. */
   skippedExternalIds: z.array(z.string()),
 });
 export type RecordMovesResult = z.infer<typeof RecordMovesResult>;
