@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { NotFoundError, ValidationError } from '../src/core/errors.js';
 import { documentHistory, listDocuments, registerBundle, verifyBundle } from '../src/documents/index.js';
@@ -263,7 +264,160 @@ it('a deployment can exclude the documents pack', async () => {
     expect(
       await bare.sql`select to_regclass('docs.doc_registry') as t, to_regclass('wallet.moves')::text as w`,
     ).toEqual([{ t: null, w: 'wallet.moves' }]);
+    // the module's functions say so with a typed error, not a raw PostgreSQL one
+    const dir = bundle({ 'a.md': 'a' });
+    for (const call of [
+      () => registerBundle(bare.sql, dir),
+      () => verifyBundle(bare.sql, dir),
+      () => listDocuments(bare.sql),
+      () => documentHistory(bare.sql, 'a.md'),
+    ]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect((error as NotFoundError).key).toBe('the documents pack (04_documents.sql) is not applied');
+    }
   } finally {
     await bare.close();
+  }
+});
+
+it('binary files and large files are hashed exactly; a binary markdown file gets no title', async () => {
+  await clear();
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  // a file of many read chunks, its heading within the first 64 KiB (the part scanned for a title)
+  const big = `${'x'.repeat(30_000)}\n# Late heading\n${'y'.repeat(3_000_000)}`;
+  const dir = bundle({ 'big.md': big });
+  writeFileSync(join(dir, 'logo.png'), bytes);
+  writeFileSync(join(dir, 'odd.md'), Buffer.from('# A\u0000B\n\u00ff', 'latin1'));
+  writeFileSync(join(dir, 'tabs.md'), '# Tab\tand\u0007bell\r\n');
+  writeFileSync(join(dir, 'empty.txt'), '');
+  expect(await registerBundle(db.sql, dir)).toMatchObject({ added: 5 });
+  expect(
+    (await listDocuments(db.sql)).map((d) => ({
+      path: d.path,
+      title: d.title,
+      sha256: d.sha256,
+      size: d.sizeBytes,
+    })),
+  ).toEqual([
+    { path: 'big.md', title: 'Late heading', sha256: sha(big), size: Buffer.byteLength(big) },
+    { path: 'empty.txt', title: null, sha256: sha(''), size: 0 },
+    {
+      path: 'logo.png',
+      title: null,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      size: 256,
+    },
+    {
+      path: 'odd.md',
+      title: null,
+      sha256: createHash('sha256').update(Buffer.from('# A\u0000B\n\u00ff', 'latin1')).digest('hex'),
+      size: 7,
+    },
+    { path: 'tabs.md', title: 'Tab and bell', sha256: sha('# Tab\tand\u0007bell\r\n'), size: 16 },
+  ]);
+  expect(await verifyBundle(db.sql, dir)).toEqual({ added: [], removed: [], changed: [], unchanged: 5 });
+});
+
+it('symbolic links are followed: a linked file or folder is part of the bundle, a broken one is refused', async () => {
+  await clear();
+  const outside = bundle({ 'shared.md': '# Shared\n' });
+  const dir = bundle({ 'a.md': 'a', 'sub/b.md': 'b' });
+  symlinkSync('a.md', join(dir, 'alias.md'));
+  symlinkSync(join(outside, 'shared.md'), join(dir, 'shared.md'));
+  symlinkSync(outside, join(dir, 'linked'));
+  expect(await registerBundle(db.sql, dir)).toMatchObject({ added: 5 });
+  expect((await listDocuments(db.sql)).map((d) => [d.path, d.sha256])).toEqual([
+    ['a.md', sha('a')],
+    ['alias.md', sha('a')],
+    ['linked/shared.md', sha('# Shared\n')],
+    ['shared.md', sha('# Shared\n')],
+    ['sub/b.md', sha('b')],
+  ]);
+
+  // a file replaced by a link to other content is changed, not removed (and so is its alias)
+  rmSync(join(dir, 'a.md'));
+  symlinkSync(join(outside, 'shared.md'), join(dir, 'a.md'));
+  expect(await verifyBundle(db.sql, dir)).toEqual({
+    added: [],
+    removed: [],
+    changed: ['a.md', 'alias.md'],
+    unchanged: 3,
+  });
+
+  const before = await tables();
+  symlinkSync('nowhere.md', join(dir, 'sub/dangling.md'));
+  const broken = await registerBundle(db.sql, dir).catch((e: unknown) => e);
+  expect(broken).toBeInstanceOf(ValidationError);
+  expect((broken as ValidationError).issues).toEqual([
+    { path: ['dir'], message: 'sub/dangling.md is a broken symbolic link' },
+  ]);
+  rmSync(join(dir, 'sub/dangling.md'));
+  symlinkSync('..', join(dir, 'sub/up'));
+  const loop = await verifyBundle(db.sql, dir).catch((e: unknown) => e);
+  expect((loop as ValidationError).issues).toEqual([
+    { path: ['dir'], message: 'sub/up is a symbolic link to one of its own parent folders' },
+  ]);
+  expect(await tables()).toEqual(before);
+});
+
+it('paths are Unicode-normalized (NFC), so a bundle copied between file systems is unchanged', async () => {
+  await clear();
+  const nfd = 'cafe\u0301.md';
+  const nfc = 'caf\u00e9.md';
+  await registerBundle(db.sql, bundle({ [nfd]: 'menu' }));
+  expect((await listDocuments(db.sql)).map((d) => d.path)).toEqual([nfc]);
+  expect(await verifyBundle(db.sql, bundle({ [nfc]: 'menu' }))).toEqual({
+    added: [],
+    removed: [],
+    changed: [],
+    unchanged: 1,
+  });
+  // a path or prefix typed in the other spelling finds the same rows
+  expect((await documentHistory(db.sql, nfd)).map((h) => h.path)).toEqual([nfc]);
+  await registerBundle(db.sql, bundle({ [nfd]: 'carte' }), { prefix: 'cafe\u0301/' });
+  expect((await listDocuments(db.sql, { prefix: 'caf\u00e9/' })).map((d) => d.path)).toEqual([
+    `caf\u00e9/${nfc}`,
+  ]);
+  // the two spellings side by side would be one path twice: refused, nothing written
+  const before = await tables();
+  const both = await registerBundle(db.sql, bundle({ [nfd]: 'one', [nfc]: 'two' })).catch((e: unknown) => e);
+  expect(both).toBeInstanceOf(ValidationError);
+  expect((both as ValidationError).issues).toEqual([
+    { path: ['dir'], message: `${nfc} is the name of two files once Unicode-normalized (NFC)` },
+  ]);
+  expect(await tables()).toEqual(before);
+});
+
+it('a file name the registry cannot hold is refused by name, before anything is sent', async () => {
+  await clear();
+  const before = await tables();
+  const dir = bundle({ 'ok.md': 'ok', 'bad\nname.md': 'x' });
+  const error = await registerBundle(db.sql, dir).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ValidationError);
+  expect((error as ValidationError).issues).toEqual([
+    { path: ['dir'], message: '"bad\\nname.md" has a control character in its name' },
+  ]);
+  expect(await tables()).toEqual(before);
+});
+
+it('works on a host pool that does not fetch array types (fetch_types: false)', async () => {
+  await clear();
+  const raw = postgres(db.url, { fetch_types: false, max: 2, onnotice: () => {} });
+  try {
+    const dir = bundle({ 'a,b "c".md': '# Quoted\n', 'd.md': 'd' });
+    expect(await registerBundle(raw, dir, { version: '2.0' })).toEqual({
+      added: 2,
+      changed: 0,
+      unchanged: 0,
+      removed: 0,
+    });
+    expect(await verifyBundle(raw, dir)).toEqual({ added: [], removed: [], changed: [], unchanged: 2 });
+    expect((await listDocuments(raw)).map((d) => [d.path, d.title])).toEqual([
+      ['a,b "c".md', 'Quoted'],
+      ['d.md', null],
+    ]);
+  } finally {
+    await raw.end();
   }
 });

@@ -3,9 +3,10 @@
  * documentation bundles a deployment ships: a registry of files with their sha256 and a hash history.
  */
 import { z } from 'zod';
+import { pgArray } from '../core/arrays.js';
 import { NotFoundError } from '../core/errors.js';
 import type { Queryable } from '../core/queryable.js';
-import { parseInput, parseOne, parseRows, run } from '../core/run.js';
+import { isPgError, mapPgError, parseInput, parseOne, parseRows } from '../core/run.js';
 import { readBundle } from './bundle.js';
 import {
   BundleDir,
@@ -21,14 +22,33 @@ import {
 
 export * from './schemas.js';
 
+/** What a call says on a deployment that excluded the optional pack (`migrate({ exclude: ['documents'] })`). */
+const PACK_MISSING = 'the documents pack (04_documents.sql) is not applied';
+
+/**
+ * `run` for this module: a missing schema, table or function of `docs` means the optional pack is
+ * not applied, a NotFoundError that says so; every other error is mapped as `run` maps it.
+ */
+async function run<T>(operation: string, query: PromiseLike<T>): Promise<T> {
+  try {
+    return await query;
+  } catch (e) {
+    if (isPgError(e) && ['3F000', '42P01', '42883'].includes(e.code) && /\bdocs\b/.test(e.message)) {
+      throw new NotFoundError(operation, PACK_MISSING, { cause: e });
+    }
+    throw mapPgError(operation, e);
+  }
+}
+
 const VerdictRow = z.object({
   path: z.string(),
   verdict: z.enum(['added', 'removed', 'changed', 'unchanged']),
 });
 
 /**
- * Registers a documentation bundle: walks `dir` recursively (relative POSIX paths; names starting
- * with '.' and symbolic links are skipped), hashes every file with sha256 and upserts the registry
+ * Registers a documentation bundle: walks `dir` recursively (relative POSIX paths in Unicode NFC;
+ * names starting with '.' are skipped, symbolic links are followed), hashes every file with sha256
+ * (streamed: any size, any content) and upserts the registry
  * in one set-based statement. A document whose hash changed gets a new history row; a registered
  * document under the prefix that is no longer on disk is marked removed (`removedAt`), keeping its
  * row and history, and is restored if it comes back.
@@ -39,8 +59,10 @@ const VerdictRow = z.object({
  * const r = await db.documents.registerBundle('./docs', { version: '1.4.0' });
  * // r: { added: 12, changed: 0, unchanged: 0, removed: 0 }
  * ```
- * @throws ValidationError when the options are malformed or `dir` is not a readable folder (nothing is sent),
- *   or when a file path is not a valid registry path
+ * @throws ValidationError when the options are malformed or `dir` is not a readable folder, or naming
+ *   the file that cannot be read or registered: a broken link, a link to a parent folder, a special
+ *   file, a control character in a name, two names equal once normalized (nothing is sent)
+ * @throws NotFoundError when the optional documents pack is not applied
  */
 export async function registerBundle(
   sql: Queryable,
@@ -57,26 +79,11 @@ export async function registerBundle(
       select added_count as added, changed_count as changed, unchanged_count as unchanged,
              removed_count as removed
       from docs.sp_register_bundle(
-        ${sql.array(
-          files.map((f) => f.path),
-          25,
-        )}::text[],
-        ${sql.array(
-          files.map((f) => f.sha256),
-          25,
-        )}::text[],
-        ${sql.array(
-          files.map((f) => f.sizeBytes),
-          20,
-        )}::bigint[],
-        ${sql.array(
-          files.map((f) => f.title),
-          25,
-        )}::text[],
-        ${sql.array(
-          files.map((f) => f.kind),
-          25,
-        )}::text[],
+        ${pgArray(files.map((f) => f.path))}::text[],
+        ${pgArray(files.map((f) => f.sha256))}::text[],
+        ${pgArray(files.map((f) => f.sizeBytes))}::bigint[],
+        ${pgArray(files.map((f) => f.title))}::text[],
+        ${pgArray(files.map((f) => f.kind))}::text[],
         ${prefix}, ${version}
       )
     `,
@@ -94,7 +101,8 @@ export async function registerBundle(
  * const v = await db.documents.verifyBundle('./docs');
  * if (v.added.length + v.removed.length + v.changed.length > 0) console.warn('docs drifted', v);
  * ```
- * @throws ValidationError when the options are malformed or `dir` is not a readable folder (nothing is sent)
+ * @throws ValidationError as `registerBundle` does (nothing is sent)
+ * @throws NotFoundError when the optional documents pack is not applied
  */
 export async function verifyBundle(
   sql: Queryable,
@@ -110,14 +118,8 @@ export async function verifyBundle(
     sql`
       select doc_path as path, verdict
       from docs.sp_verify_bundle(
-        ${sql.array(
-          files.map((f) => f.path),
-          25,
-        )}::text[],
-        ${sql.array(
-          files.map((f) => f.sha256),
-          25,
-        )}::text[],
+        ${pgArray(files.map((f) => f.path))}::text[],
+        ${pgArray(files.map((f) => f.sha256))}::text[],
         ${prefix}
       )
     `,
@@ -141,6 +143,7 @@ export async function verifyBundle(
  * const guides = await db.documents.listDocuments({ prefix: 'guides/' });
  * ```
  * @throws ValidationError when the options are malformed (nothing is sent)
+ * @throws NotFoundError when the optional documents pack is not applied
  */
 export async function listDocuments(
   sql: Queryable,
@@ -172,7 +175,7 @@ export async function listDocuments(
  * // [{ path: 'guides/setup.md', algorithm: 'sha256', hash: '9f86…', computedAt: Date }, …]
  * ```
  * @throws ValidationError when `path` is empty or too long (nothing is sent)
- * @throws NotFoundError when no document has that path
+ * @throws NotFoundError when no document has that path, or the optional documents pack is not applied
  */
 export async function documentHistory(sql: Queryable, path: string): Promise<DocumentHashRow[]> {
   const op = 'documents.documentHistory';

@@ -34,7 +34,10 @@ export const DocumentHashRow = z.object({
 });
 export type DocumentHashRow = z.infer<typeof DocumentHashRow>;
 
-/** A bundle prefix: '' (the whole registry) or a relative folder ending with '/' (`guides/`). */
+/**
+ * A bundle prefix: '' (the whole registry) or a relative folder ending with '/' (`guides/`); Unicode
+ * NFC like every registry path.
+ */
 export const BundlePrefix = z
   .string()
   .max(512)
@@ -42,7 +45,8 @@ export const BundlePrefix = z
   .refine((p) => !/(^|\/)\.\.?\//.test(p), { error: 'must not contain . or .. segments' })
   .refine((p) => ![...p].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127), {
     error: 'must not contain control characters',
-  });
+  })
+  .transform((p) => p.normalize('NFC'));
 
 /** The folder of a bundle on disk. */
 export const BundleDir = z.string().min(1);
@@ -97,5 +101,9 @@ export const ListDocumentsOptions = z.strictObject({
 });
 export type ListDocumentsOptions = z.input<typeof ListDocumentsOptions>;
 
-/** A registered path (`guides/setup.md`). */
-export const DocumentPath = z.string().min(1).max(1024);
+/** A registered path (`guides/setup.md`); Unicode NFC like every registry path. */
+export const DocumentPath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .transform((p) => p.normalize('NFC'));
