@@ -18,6 +18,18 @@ create table if not exists settings.windows (
 
 alter table settings.windows add column if not exists created_at timestamptz not null default now();
 
+-- A window's duration is read back as a JS number: beyond 2^53 - 1 ms it could not be (every read of
+-- the table would fail), so the table refuses it. Guarded: `create table if not exists` never adds it.
+do $$
+begin
+  if not exists (select 1 from pg_catalog.pg_constraint
+                 where conrelid = 'settings.windows'::regclass and conname = 'windows_duration_ms_safe') then
+    alter table settings.windows
+      add constraint windows_duration_ms_safe check (duration_ms <= 9007199254740991);
+  end if;
+end;
+$$;
+
 create or replace function settings.sp_upsert_window(
   p_label text, p_amount integer default null, p_unit text default null
 ) returns settings.windows
@@ -44,6 +56,15 @@ begin
   if v_unit not in ('second', 'minute', 'hour', 'day') then
     raise exception 'window % has unit %, expected second, minute, hour or day', p_label, quote_literal(v_unit)
       using errcode = '22023';
+  end if;
+  -- a label that spells a span ('15m') means that span: it cannot name another one
+  if v_span is not null and (v_amount::text <> v_span[1] or left(v_unit, 1) <> v_span[2]) then
+    raise exception 'window % spells its own span: it cannot be % %', p_label, v_amount, v_unit
+      using errcode = '22023';
+  end if;
+  if v_amount::bigint * (case v_unit when 'second' then 1000 when 'minute' then 60000 when 'hour' then 3600000
+                         else 86400000 end) > 9007199254740991 then
+    raise exception 'window % is longer than 2^53 - 1 milliseconds', p_label using errcode = '22023';
   end if;
   insert into settings.windows as w (label, amount, unit) values (p_label, v_amount, v_unit)
   on conflict (label) do update set amount = excluded.amount, unit = excluded.unit
@@ -280,17 +301,20 @@ end;
 $$;
 
 -- Statement-level: mirrors only the symbols this statement changed (symbol, base, quote or
--- enabled) to market and sends ONE notification {"op", "symbols", "count", "truncated"} per
+-- enabled) to market and sends ONE notification {"op", "symbols", "count", "truncated", "seq"} per
 -- changing statement. Attached by 03_market as trg_coin_universe_sync (update),
 -- trg_coin_universe_sync_insert and trg_coin_universe_sync_delete: PostgreSQL allows transition
 -- tables on single-event triggers only. A NOTIFY payload is capped (8000 bytes): past 200 symbols
--- the list is cut and "truncated" is true ("count" is always the full number).
+-- the list is cut and "truncated" is true ("count" is always the full number). "seq" numbers the
+-- changing statements of one transaction (1, 2, …): PostgreSQL delivers identical payloads sent in
+-- one transaction only once, so without it two equal changes in one transaction would be one event.
 create or replace function settings.coin_universe_sync() returns trigger
 language plpgsql
 set search_path = pg_catalog, settings
 as $$
 declare
   v_symbols text[];
+  v_seq     integer;
 begin
   if tg_op = 'INSERT' then
     select array_agg(distinct n.symbol order by n.symbol) into v_symbols from new_rows n;
@@ -309,11 +333,15 @@ begin
     return null;
   end if;
   perform settings.mirror_symbols_to_market(v_symbols);
+  -- transaction-local (is_local): reverts at commit or rollback, and with a rolled-back savepoint
+  v_seq := coalesce(nullif(current_setting('cryptopi.universe_change_seq', true), ''), '0')::integer + 1;
+  perform set_config('cryptopi.universe_change_seq', v_seq::text, true);
   perform pg_notify('settings_universe_changed', json_build_object(
     'op', lower(tg_op),
     'symbols', to_json(v_symbols[1:200]),
     'count', cardinality(v_symbols),
-    'truncated', cardinality(v_symbols) > 200
+    'truncated', cardinality(v_symbols) > 200,
+    'seq', v_seq
   )::text);
   return null;
 end;
@@ -338,6 +366,9 @@ begin
   if p_symbols is null then
     raise exception 'sp_sync_coin_universe needs an array of symbols' using errcode = '22023';
   end if;
+  if p_auto_disable is null then
+    raise exception 'auto_disable must be true or false, not null' using errcode = '22023';
+  end if;
   if array_position(p_symbols, null) is not null then
     raise exception 'symbols must not contain null' using errcode = '22023';
   end if;
@@ -353,13 +384,20 @@ begin
   perform pg_advisory_xact_lock(hashtext('settings'), hashtext('coin_universe'));
 
   select coalesce(max(c.sort_order), 0) into v_base from settings.coin_universe c;
-  -- market.parse_symbol raises 22023 for a symbol it cannot split: the statement (and the call) fails whole
+  -- Only symbols new to the universe are split (one already there keeps its base and quote, even
+  -- when another writer gave them and no known quote ends it): `materialized` keeps the planner from
+  -- calling parse_symbol before the filter. parse_symbol raises 22023 for a symbol it cannot split:
+  -- the statement (and the call) fails whole.
+  with fresh as materialized (
+    select n.symbol, n.pos
+    from unnest(v_symbols) with ordinality n(symbol, pos)
+    where not exists (select 1 from settings.coin_universe c where c.symbol = n.symbol)
+  )
   insert into settings.coin_universe (symbol, base_asset, quote_asset, enabled, sort_order)
-  select n.symbol, p.base, p.quote, true, v_base + (row_number() over (order by n.pos))::integer
-  from unnest(v_symbols) with ordinality n(symbol, pos)
-  cross join lateral market.parse_symbol(n.symbol) p
-  where not exists (select 1 from settings.coin_universe c where c.symbol = n.symbol)
-  order by n.symbol;
+  select f.symbol, p.base, p.quote, true, v_base + (row_number() over (order by f.pos))::integer
+  from fresh f
+  cross join lateral market.parse_symbol(f.symbol) p
+  order by f.symbol;
 
   with u as (
     update settings.coin_universe c set enabled = (c.symbol = any(v_symbols))

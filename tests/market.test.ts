@@ -167,6 +167,26 @@ describe('symbols', () => {
     await db.sql`delete from market.symbols where symbol = 'ADAEUR'`;
   });
 
+  it('the table refuses NaN and Infinity as exchange filters, whoever writes', async () => {
+    const before = await db.sql`select * from market.symbols order by symbol`;
+    for (const bad of ['NaN', 'Infinity']) {
+      await expect(
+        db.sql`update market.symbols set price_tick = ${bad}::numeric where symbol = 'ETHBTC'`,
+      ).rejects.toMatchObject({ code: '23514', constraint_name: 'symbols_filters_finite' });
+      await expect(
+        db.sql`select market.sp_upsert_symbol('ETHBTC', p_min_notional => ${bad}::numeric)`,
+      ).rejects.toMatchObject({ code: '23514', constraint_name: 'symbols_filters_finite' });
+    }
+    const sdk = (await refusal(
+      upsertSymbol(db.sql, { symbol: 'ETHBTC', qtyStep: 'NaN' }),
+    )) as ValidationError;
+    expect(sdk.issues).toEqual([
+      { path: ['qtyStep'], message: 'expected a decimal string such as "12.50"' },
+      { path: ['qtyStep'], message: 'must be positive' },
+    ]);
+    expect(await db.sql`select * from market.symbols order by symbol`).toEqual(before);
+  });
+
   it('listSymbols filters by status, base and quote', async () => {
     await upsertSymbol(db.sql, { symbol: 'BTCUSDT', status: 'TRADING' });
     await upsertSymbol(db.sql, { symbol: 'ETHUSDT' });
@@ -361,6 +381,21 @@ describe('klines', () => {
     ).toEqual([{ n: 0 }]);
   });
 
+  it('the table refuses NaN and Infinity volumes, whoever writes', async () => {
+    const before = await count();
+    for (const bad of ['NaN', 'Infinity']) {
+      await expect(
+        db.sql`insert into market.klines (symbol, window_label, open_time, close_time, open, high, low, close, volume)
+               values ('BTCUSDT', '1m', '2031-01-01', '2031-01-01 00:01', 10, 12, 9, 11, ${bad}::numeric)`,
+      ).rejects.toMatchObject({ code: '23514', constraint_name: 'klines_volumes_finite' });
+      await expect(
+        db.sql`select market.sp_ingest_kline_row('BTCUSDT', '1m', '2031-01-01', '2031-01-01 00:01', 10, 12, 9, 11,
+                 p_taker_buy_quote => ${bad}::numeric)`,
+      ).rejects.toMatchObject({ code: '23514', constraint_name: 'klines_volumes_finite' });
+    }
+    expect(await count()).toBe(before);
+  });
+
   it('ingestKlines works on a fresh host pool that does not fetch array types', async () => {
     const raw = postgres(db.url, { fetch_types: false, max: 4, onnotice: () => {} });
     try {
@@ -463,6 +498,81 @@ describe('order book', () => {
     });
   });
 
+  it('two writers of the same snapshot: the second replaces the first whole, never a blend', async () => {
+    const at = new Date('2024-03-01T00:00:00Z');
+    await upsertSymbol(db.sql, { symbol: 'BTCUSDT' });
+    const first = postgres(db.url, { max: 1, onnotice: () => {} });
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    try {
+      let written: () => void = () => {};
+      const inside = new Promise<void>((r) => {
+        written = r;
+      });
+      // A writes its snapshot and keeps its transaction open
+      const a = first.begin(async (tx) => {
+        await ingestOrderbook(tx, {
+          symbol: 'BTCUSDT',
+          ts: at,
+          bids: [
+            [100, 1],
+            [99, 1],
+          ],
+          asks: [[101, 1]],
+        });
+        written();
+        await held;
+      });
+      await Promise.race([inside, a]);
+      // B writes the same instant on another connection: it must wait for A (or, wrongly, finish at once)
+      const b = ingestOrderbook(db.sql, { symbol: 'BTCUSDT', ts: at, bids: [[98, 2]], asks: [[102, 2]] });
+      let settled = false;
+      const bSettled = b.then(
+        () => {
+          settled = true;
+        },
+        () => {
+          settled = true;
+        },
+      );
+      const bWaits = (async () => {
+        while (!settled) {
+          const [w] = await db.sql`
+            select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`;
+          if (w!.n > 0) return;
+        }
+      })();
+      await Promise.race([bSettled, bWaits]);
+      expect(settled).toBe(false); // B is waiting for A's snapshot to commit
+      release();
+      await a;
+      expect(await b).toEqual({ symbol: 'BTCUSDT', ts: at, levels: 2 });
+    } finally {
+      release();
+      await first.end();
+    }
+    expect(await orderbookAt(db.sql, { symbol: 'BTCUSDT', ts: at })).toEqual({
+      symbol: 'BTCUSDT',
+      ts: at,
+      bids: [{ price: 98, qty: '2' }],
+      asks: [{ price: 102, qty: '2' }],
+    });
+  });
+
+  it('the table refuses a NaN or infinite quantity, whoever writes', async () => {
+    const before = await db.sql`select * from market.orderbook_levels order by 1, 2, 3, 4`;
+    for (const bad of ['NaN', 'Infinity']) {
+      await expect(
+        db.sql`insert into market.orderbook_levels (symbol, ts, side, price, qty)
+               values ('BTCUSDT', now(), 'bid', 1, ${bad}::numeric)`,
+      ).rejects.toMatchObject({ code: '23514', constraint_name: 'orderbook_levels_qty_finite' });
+    }
+    expect(await db.sql`select * from market.orderbook_levels order by 1, 2, 3, 4`).toEqual(before);
+  });
+
   it('refuses a bad level or an unknown symbol, and writes nothing', async () => {
     const before = await db.sql`select * from market.orderbook_levels order by 1, 2, 3, 4`;
     const neg = (await refusal(
@@ -483,6 +593,38 @@ describe('order book', () => {
       message: 'order-book level bids[0] is not a [price > 0, qty >= 0] pair',
     });
     expect(await db.sql`select * from market.orderbook_levels order by 1, 2, 3, 4`).toEqual(before);
+  });
+});
+
+describe('pack invariants', () => {
+  it('every market function pins search_path; every market table with updated_at is touched', async () => {
+    const functions = await db.sql`
+      select p.proname as name, coalesce(p.proconfig, '{}') as config
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'market' order by 1`;
+    expect(functions.map((f) => f.name)).toEqual([
+      'parse_symbol',
+      'sp_ingest_kline_row',
+      'sp_ingest_klines',
+      'sp_ingest_orderbook_levels',
+      'sp_upsert_asset',
+      'sp_upsert_symbol',
+    ]);
+    expect(
+      functions.filter((f) => !(f.config as string[]).some((c) => c.startsWith('search_path=pg_catalog'))),
+    ).toEqual([]);
+    expect(
+      await db.sql`
+        select c.relname as table,
+               exists (select 1 from pg_trigger t where t.tgrelid = c.oid and not t.tgisinternal
+                         and t.tgfoid = 'util.touch_updated_at'::regproc) as touched
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        join pg_attribute a on a.attrelid = c.oid and a.attname = 'updated_at' and not a.attisdropped
+        where n.nspname = 'market' and c.relkind = 'r' order by 1`,
+    ).toEqual([
+      { table: 'assets', touched: true },
+      { table: 'symbols', touched: true },
+    ]);
   });
 });
 

@@ -111,6 +111,50 @@ describe('windows', () => {
     ).rejects.toMatchObject({ code: '23514' });
   });
 
+  it('a label that spells a span cannot name another, and a window past 2^53 - 1 ms is refused', async () => {
+    const before = await windows();
+    const other = (await refusal(
+      upsertWindow(db.sql, { label: '15m', amount: 2, unit: 'hour' }),
+    )) as ValidationError;
+    expect(other).toBeInstanceOf(ValidationError);
+    expect(other.issues).toEqual([
+      { path: ['label'], message: 'a label that spells a span (such as 15m) cannot name another span' },
+    ]);
+    const long = (await refusal(upsertWindow(db.sql, { label: '999999999d' }))) as ValidationError;
+    expect(long).toBeInstanceOf(ValidationError);
+    expect(long.issues).toEqual([
+      { path: ['amount'], message: 'a window is at most 2^53 - 1 milliseconds long' },
+    ]);
+    const longNamed = (await refusal(
+      upsertWindow(db.sql, { label: 'forever', amount: 2_000_000_000, unit: 'day' }),
+    )) as ValidationError;
+    expect(longNamed.issues).toEqual([
+      { path: ['amount'], message: 'a window is at most 2^53 - 1 milliseconds long' },
+    ]);
+    expect(await windows()).toEqual(before);
+    // the same span spelled and given is fine
+    expect(await upsertWindow(db.sql, { label: '15m', amount: 15, unit: 'minute' })).toMatchObject({
+      label: '15m',
+      durationMs: 900_000,
+    });
+  });
+
+  it('sp_upsert_window and the table refuse them too, so listWindows can always read the table', async () => {
+    const before = await listWindows(db.sql);
+    await expect(db.sql`select settings.sp_upsert_window('15m', 2, 'hour')`).rejects.toMatchObject({
+      code: '22023',
+      message: 'window 15m spells its own span: it cannot be 2 hour',
+    });
+    await expect(db.sql`select settings.sp_upsert_window('999999999d')`).rejects.toMatchObject({
+      code: '22023',
+      message: 'window 999999999d is longer than 2^53 - 1 milliseconds',
+    });
+    await expect(
+      db.sql`insert into settings.windows (label, amount, unit) values ('forever', 2000000000, 'day')`,
+    ).rejects.toMatchObject({ code: '23514', constraint_name: 'windows_duration_ms_safe' });
+    expect(await listWindows(db.sql)).toEqual(before);
+  });
+
   it('a span already held by another label is a ValidationError-free conflict', async () => {
     const e = (await refusal(upsertWindow(db.sql, { label: 'hour', amount: 1, unit: 'hour' }))) as Error;
     expect(e.name).toBe('ConflictError');
@@ -171,6 +215,19 @@ describe('params', () => {
   });
 });
 
+describe('params is a singleton', () => {
+  it('the table holds one row whatever the writer', async () => {
+    await expect(db.sql`insert into settings.params (singleton) values (false)`).rejects.toMatchObject({
+      code: '23514',
+    });
+    await expect(db.sql`insert into settings.params (singleton) values (true)`).rejects.toMatchObject({
+      code: '23505',
+      constraint_name: 'params_pkey',
+    });
+    expect(await db.sql`select count(*)::int as n from settings.params`).toEqual([{ n: 1 }]);
+  });
+});
+
 describe('profile', () => {
   it('upsertProfile creates, then updates by a case-insensitive email keeping what is not given', async () => {
     const created = await upsertProfile(db.sql, { email: 'Ada@Example.com', nickname: 'ada' });
@@ -201,6 +258,18 @@ describe('profile', () => {
     expect(await getProfile(db.sql, { id: created.id })).toEqual(updated);
     expect(await getProfile(db.sql, { email: 'ADA@EXAMPLE.COM' })).toEqual(updated);
     expect(await getProfile(db.sql, { email: 'nobody@example.com' })).toBeNull();
+  });
+
+  it('the email is unique case-insensitively for every writer', async () => {
+    await expect(
+      db.sql`insert into settings.profile (email) values ('ADA@EXAMPLE.COM')`,
+    ).rejects.toMatchObject({
+      code: '23505',
+      constraint_name: 'profile_email_lower_key',
+    });
+    expect(await db.sql`select email from settings.profile where lower(email) = 'ada@example.com'`).toEqual([
+      { email: 'Ada@Example.com' },
+    ]);
   });
 
   it('upsertProfile refuses an unknown time zone (the database checks) and writes nothing', async () => {
@@ -464,21 +533,47 @@ describe('coin universe', () => {
   });
 });
 
+describe('coin universe, edges', () => {
+  it('a symbol already in the universe is not split again (another writer gave its base and quote)', async () => {
+    await db.sql`insert into settings.coin_universe (symbol, base_asset, quote_asset, enabled)
+                 values ('GOLDOZ', 'GOLD', 'OZ', false)`;
+    expect(await syncCoinUniverse(db.sql, { symbols: ['GOLDOZ'], autoDisable: false })).toEqual({
+      enabledCount: 1,
+      disabledCount: 0,
+    });
+    expect(
+      await db.sql`select c.base_asset, c.quote_asset, c.enabled, m.status from settings.coin_universe c
+                   join market.symbols m using (symbol) where symbol = 'GOLDOZ'`,
+    ).toEqual([{ base_asset: 'GOLD', quote_asset: 'OZ', enabled: true, status: 'TRADING' }]);
+    await db.sql`delete from settings.coin_universe where symbol = 'GOLDOZ'`;
+  });
+
+  it('sp_sync_coin_universe refuses a null auto_disable instead of guessing', async () => {
+    const before = await db.sql`select symbol, enabled from settings.coin_universe order by symbol`;
+    await expect(
+      db.sql`select * from settings.sp_sync_coin_universe(array['BTCUSDT'], null)`,
+    ).rejects.toMatchObject({ code: '22023', message: 'auto_disable must be true or false, not null' });
+    expect(await db.sql`select symbol, enabled from settings.coin_universe order by symbol`).toEqual(before);
+  });
+});
+
 describe('onUniverseChanged', () => {
-  /** Collects events; `next(n)` resolves once n events have arrived. */
+  /** Collects events; `next(n)` resolves once n events have arrived, `until(p)` once one matches p. */
   function collector() {
     const events: UniverseChangedEvent[] = [];
-    const waiters: { n: number; resolve: () => void }[] = [];
+    const waiters: { done: () => boolean; resolve: () => void }[] = [];
     const push = (e: UniverseChangedEvent) => {
       events.push(e);
-      for (const w of waiters.filter((x) => events.length >= x.n)) w.resolve();
+      for (const w of waiters.filter((x) => x.done())) w.resolve();
     };
-    const next = (n: number) =>
+    const wait = (done: () => boolean) =>
       new Promise<void>((resolve) => {
-        if (events.length >= n) resolve();
-        else waiters.push({ n, resolve });
+        if (done()) resolve();
+        else waiters.push({ done, resolve });
       });
-    return { events, push, next };
+    const next = (n: number) => wait(() => events.length >= n);
+    const until = (p: (e: UniverseChangedEvent) => boolean) => wait(() => events.some(p));
+    return { events, push, next, until };
   }
 
   it('delivers one parsed event per changing statement, and nothing after unsubscribing', async () => {
@@ -491,8 +586,8 @@ describe('onUniverseChanged', () => {
     await syncCoinUniverse(db.sql, ['XLMUSDT']); // updates one
     await a.next(2);
     expect(a.events).toEqual([
-      { op: 'insert', symbols: ['ATOMUSDT', 'XLMUSDT'], count: 2, truncated: false },
-      { op: 'update', symbols: ['ATOMUSDT'], count: 1, truncated: false },
+      { op: 'insert', symbols: ['ATOMUSDT', 'XLMUSDT'], count: 2, truncated: false, seq: 1 },
+      { op: 'update', symbols: ['ATOMUSDT'], count: 1, truncated: false, seq: 1 },
     ]);
 
     await stopA();
@@ -501,7 +596,7 @@ describe('onUniverseChanged', () => {
     const stopB = await db.client.settings.onUniverseChanged(b.push);
     await db.sql`delete from settings.coin_universe where symbol = 'ATOMUSDT'`;
     await b.next(1);
-    expect(b.events).toEqual([{ op: 'delete', symbols: ['ATOMUSDT'], count: 1, truncated: false }]);
+    expect(b.events).toEqual([{ op: 'delete', symbols: ['ATOMUSDT'], count: 1, truncated: false, seq: 1 }]);
     expect(a.events).toHaveLength(2);
     await stopB();
   });
@@ -524,9 +619,30 @@ describe('onUniverseChanged', () => {
     await gotError;
     await db.sql`update settings.coin_universe set enabled = not enabled where symbol = 'XLMUSDT'`;
     await c.next(1);
-    expect(c.events).toEqual([{ op: 'update', symbols: ['XLMUSDT'], count: 1, truncated: false }]);
+    expect(c.events).toEqual([{ op: 'update', symbols: ['XLMUSDT'], count: 1, truncated: false, seq: 1 }]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(IntegrityError);
+    await stop();
+  });
+
+  it('equal changes in one transaction are still one event each (syncs included)', async () => {
+    await syncCoinUniverse(db.sql, ['XLMUSDT', 'ATOMUSDT']); // a known state, before listening
+    const c = collector();
+    const stop = await onUniverseChanged(db.sql, c.push);
+    await db.client.transaction(async (tx) => {
+      await tx.settings.syncCoinUniverse(['XLMUSDT']); // ATOM off
+      await tx.settings.syncCoinUniverse(['XLMUSDT', 'ATOMUSDT']); // ATOM on
+      await tx.settings.syncCoinUniverse(['XLMUSDT']); // ATOM off: the same payload as the first, but for seq
+    });
+    // a last, different event: once it is here, everything sent before it is here too
+    await db.sql`update settings.coin_universe set enabled = false where symbol = 'XLMUSDT'`;
+    await c.until((e) => e.symbols.includes('XLMUSDT'));
+    expect(c.events).toEqual([
+      { op: 'update', symbols: ['ATOMUSDT'], count: 1, truncated: false, seq: 1 },
+      { op: 'update', symbols: ['ATOMUSDT'], count: 1, truncated: false, seq: 2 },
+      { op: 'update', symbols: ['ATOMUSDT'], count: 1, truncated: false, seq: 3 },
+      { op: 'update', symbols: ['XLMUSDT'], count: 1, truncated: false, seq: 1 },
+    ]);
     await stop();
   });
 
@@ -803,6 +919,54 @@ describe('wallets and credentials', () => {
     for (const s of secrets) expect(exposed(keyless)).not.toContain(s);
   });
 
+  it("the client's key and the credentials never reach its logger", async () => {
+    const lines: string[] = [];
+    const record = (message: string, meta?: Record<string, unknown>) => {
+      lines.push(`${message} ${inspect(meta, { depth: 10 })}`);
+    };
+    const client = createClient(
+      { url: db.url },
+      { encryptionKey, logger: { debug: record, info: record, warn: record } },
+    );
+    try {
+      await client.migrate();
+      await client.sql`do $$ begin raise notice 'the logger is wired'; end $$`;
+      const wallet = await client.settings.upsertWallet({ label: 'logged', exchange: 'binance' });
+      await client.settings.putWalletCredentials({
+        walletId: wallet.id,
+        exchange: 'binance',
+        apiKey,
+        apiSecret,
+        passphrase,
+      });
+      expect(
+        (await client.settings.getWalletCredentials({ walletId: wallet.id, exchange: 'binance' })).apiKey,
+      ).toBe(apiKey);
+      await refusal(
+        client.settings.getWalletCredentials(
+          { walletId: wallet.id, exchange: 'binance' },
+          { encryptionKey: wrongKey },
+        ),
+      );
+      await refusal(
+        client.settings.putWalletCredentials({
+          walletId: '00000000-0000-4000-8000-000000000000',
+          exchange: 'binance',
+          apiKey,
+          apiSecret,
+        }),
+      );
+      for (const s of secrets) {
+        expect(inspect(client, { showHidden: true, depth: 10 })).not.toContain(s);
+        expect(JSON.stringify(client)).not.toContain(s);
+      }
+    } finally {
+      await client.close();
+    }
+    expect(lines.filter((l) => l.includes('the logger is wired'))).toHaveLength(1);
+    for (const s of secrets) expect(lines.join('\n')).not.toContain(s);
+  });
+
   it('the table refuses clear bytes from any writer', async () => {
     const [{ id }] = (await db.sql`select id from settings.wallets where label = 'creds'`) as unknown as [
       { id: string },
@@ -862,5 +1026,54 @@ describe('cache rules', () => {
     expect(bad).toBeInstanceOf(ValidationError);
     expect(bad.issues.map((i) => i.path)).toEqual([['kind']]);
     await expect(db.sql`select settings.sp_upsert_rule('xyz', 'r')`).rejects.toMatchObject({ code: '22023' });
+  });
+});
+
+describe('pack invariants', () => {
+  it('every settings function pins search_path; every settings table with updated_at is touched', async () => {
+    const functions = await db.sql`
+      select p.proname as name, coalesce(p.proconfig, '{}') as config
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'settings' order by 1`;
+    expect(functions.map((f) => f.name)).toEqual([
+      'coin_universe_derive',
+      'coin_universe_sync',
+      'external_accounts_linked_at',
+      'mirror_symbols_to_market',
+      'sp_get_wallet_credentials',
+      'sp_mirror_universe_to_market',
+      'sp_put_wallet_credentials',
+      'sp_sync_coin_universe',
+      'sp_update_params',
+      'sp_upsert_external_account',
+      'sp_upsert_profile',
+      'sp_upsert_rule',
+      'sp_upsert_wallet',
+      'sp_upsert_window',
+      'universe_batch_apply',
+    ]);
+    expect(
+      functions.filter((f) => !(f.config as string[]).some((c) => c.startsWith('search_path=pg_catalog'))),
+    ).toEqual([]);
+    expect(
+      await db.sql`
+        select c.relname as table,
+               exists (select 1 from pg_trigger t where t.tgrelid = c.oid and not t.tgisinternal
+                         and t.tgfoid = 'util.touch_updated_at'::regproc) as touched
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        join pg_attribute a on a.attrelid = c.oid and a.attname = 'updated_at' and not a.attisdropped
+        where n.nspname = 'settings' and c.relkind = 'r' order by 1`,
+    ).toEqual(
+      [
+        'ccr_rules',
+        'coin_universe',
+        'external_accounts',
+        'params',
+        'profile',
+        'scr_rules',
+        'wallet_credentials',
+        'wallets',
+      ].map((table) => ({ table, touched: true })),
+    );
   });
 });

@@ -26,7 +26,22 @@ export const WindowRow = z.object({
 });
 export type WindowRow = z.output<typeof WindowRow>;
 
-/** Input of `upsertWindow`: a label that spells its span ('15m', '30s'), or any label with amount and unit. */
+const SPAN = /^([1-9][0-9]{0,8})([smhd])$/;
+const UNIT_MS = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+const UNIT_OF = { s: 'second', m: 'minute', h: 'hour', d: 'day' } as const;
+
+/** The (amount, unit) a window input names: given, or spelled by its label; undefined when neither. */
+function spanOf(w: { label: string; amount?: number | undefined; unit?: WindowRow['unit'] | undefined }) {
+  if (w.amount !== undefined && w.unit !== undefined) return { amount: w.amount, unit: w.unit };
+  const m = SPAN.exec(w.label);
+  return m ? { amount: Number(m[1]), unit: UNIT_OF[m[2] as keyof typeof UNIT_OF] } : undefined;
+}
+
+/**
+ * Input of `upsertWindow`: a label that spells its span ('15m', '30s'), or any other label with amount
+ * and unit. A label that spells a span cannot name another one ('15m' is always 15 minutes), and a
+ * window is at most 2^53 - 1 ms long (its `durationMs` must be an exact number).
+ */
 export const UpsertWindowInput = z
   .strictObject({
     label: label32,
@@ -37,10 +52,25 @@ export const UpsertWindowInput = z
     path: ['unit'],
     error: 'amount and unit come together',
   })
-  .refine((w) => w.amount !== undefined || /^[1-9][0-9]{0,8}[smhd]$/.test(w.label), {
+  .refine((w) => w.amount !== undefined || SPAN.test(w.label), {
     path: ['label'],
     error: 'a label alone must spell its span, such as 30s, 15m, 4h or 1d',
-  });
+  })
+  .refine(
+    (w) => {
+      const spelled = SPAN.exec(w.label);
+      if (!spelled || w.amount === undefined || w.unit === undefined) return true;
+      return w.amount === Number(spelled[1]) && w.unit === UNIT_OF[spelled[2] as keyof typeof UNIT_OF];
+    },
+    { path: ['label'], error: 'a label that spells a span (such as 15m) cannot name another span' },
+  )
+  .refine(
+    (w) => {
+      const span = spanOf(w);
+      return span === undefined || span.amount * UNIT_MS[span.unit] <= Number.MAX_SAFE_INTEGER;
+    },
+    { path: ['amount'], error: 'a window is at most 2^53 - 1 milliseconds long' },
+  );
 export type UpsertWindowInput = z.input<typeof UpsertWindowInput>;
 
 // ---------------------------------------------------------------------------------------------
@@ -172,13 +202,16 @@ export type QueueUniverseBatchInput = z.input<typeof QueueUniverseBatchInput>;
 
 /**
  * The payload of a `settings_universe_changed` notification: one per statement that changed the
- * universe. `symbols` lists at most 200 (then `truncated` is true); `count` is the full number.
+ * universe. `symbols` lists at most 200 (then `truncated` is true); `count` is the full number;
+ * `seq` numbers the changing statements of one transaction (1, 2, …), so that two equal changes in
+ * one transaction stay two events (PostgreSQL folds identical payloads of a transaction into one).
  */
 export const UniverseChangedEvent = z.strictObject({
   op: z.enum(['insert', 'update', 'delete']),
   symbols: z.array(z.string()),
   count: z.int().nonnegative(),
   truncated: z.boolean(),
+  seq: z.int().positive(),
 });
 export type UniverseChangedEvent = z.output<typeof UniverseChangedEvent>;
 
