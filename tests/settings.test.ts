@@ -646,6 +646,32 @@ describe('onUniverseChanged', () => {
     await stop();
   });
 
+  it('tells onReconnect when the listening connection was lost and is back, then delivers again', async () => {
+    const c = collector();
+    let reconnected: () => void = () => {};
+    const back = new Promise<void>((r) => {
+      reconnected = r;
+    });
+    let reconnects = 0;
+    const stop = await onUniverseChanged(db.sql, c.push, {
+      onReconnect: () => {
+        reconnects++;
+        reconnected();
+      },
+    });
+    expect(reconnects).toBe(0); // the first LISTEN is no reconnect
+    const killed = await db.sql`
+      select pg_terminate_backend(pid) as ok from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and query ilike 'listen%'`;
+    expect(killed).toEqual([{ ok: true }]);
+    await back;
+    expect(reconnects).toBe(1);
+    await db.sql`update settings.coin_universe set enabled = not enabled where symbol = 'XLMUSDT'`;
+    await c.next(1);
+    expect(c.events).toEqual([{ op: 'update', symbols: ['XLMUSDT'], count: 1, truncated: false, seq: 1 }]);
+    await stop();
+  });
+
   it('refuses a transaction (LISTEN needs a pool)', async () => {
     const e = await db.client.transaction((tx) => refusal(tx.settings.onUniverseChanged(() => {})));
     expect(e).toBeInstanceOf(ValidationError);

@@ -326,6 +326,11 @@ export async function queueUniverseBatch(
 export interface UniverseListenerOptions {
   /** Receives a payload that fails its schema (an IntegrityError) or an error thrown by the callback. */
   onError?: ((error: unknown) => void) | undefined;
+  /**
+   * Called each time the listening connection was lost and is listening again (postgres.js reconnects
+   * by itself). Events sent while it was down are lost: re-read what you need (`listCoinUniverse`).
+   */
+  onReconnect?: (() => void) | undefined;
 }
 
 /**
@@ -354,27 +359,43 @@ export async function onUniverseChanged(
   }
   const report = (e: unknown) => options.onError?.(e);
   let active = true;
-  const listening = await run(
-    op,
-    sql.listen(UNIVERSE_CHANNEL, (payload) => {
-      if (!active) return;
-      let event: UniverseChangedEvent;
+  let listens = 0;
+  // postgres.js calls this once listening, and again after every reconnect
+  const onListen = () => {
+    listens++;
+    if (listens > 1 && active && options.onReconnect) {
       try {
-        let data: unknown;
-        try {
-          data = JSON.parse(payload);
-        } catch {
-          throw new IntegrityError(UNIVERSE_CHANNEL, [{ path: [], message: 'payload is not JSON' }]);
-        }
-        event = parseRow(UNIVERSE_CHANNEL, UniverseChangedEvent, data);
+        options.onReconnect();
       } catch (e) {
         report(e);
-        return;
       }
-      Promise.resolve()
-        .then(() => callback(event))
-        .catch(report);
-    }),
+    }
+  };
+  const listening = await run(
+    op,
+    sql.listen(
+      UNIVERSE_CHANNEL,
+      (payload) => {
+        if (!active) return;
+        let event: UniverseChangedEvent;
+        try {
+          let data: unknown;
+          try {
+            data = JSON.parse(payload);
+          } catch {
+            throw new IntegrityError(UNIVERSE_CHANNEL, [{ path: [], message: 'payload is not JSON' }]);
+          }
+          event = parseRow(UNIVERSE_CHANNEL, UniverseChangedEvent, data);
+        } catch (e) {
+          report(e);
+          return;
+        }
+        Promise.resolve()
+          .then(() => callback(event))
+          .catch(report);
+      },
+      onListen,
+    ),
   );
   return async () => {
     if (!active) return;
