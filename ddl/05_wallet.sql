@@ -184,6 +184,27 @@ create or replace trigger trg_moves_no_overdraw
   referencing new table as new_moves
   for each statement execute function wallet.tg_moves_no_overdraw();
 
+-- Moves are a ledger: written once, corrected by a new move (an adjustment), never edited or deleted
+-- one by one; an edit or a delete would bypass the overdraw rule and the idempotency keys. Deleting
+-- an account still removes its moves: the foreign key's cascade runs inside a trigger (depth > 1).
+create or replace function wallet.tg_moves_append_only() returns trigger
+language plpgsql
+set search_path = pg_catalog, wallet
+as $$
+begin
+  if tg_op = 'DELETE' and pg_trigger_depth() > 1 then
+    return null;
+  end if;
+  raise exception 'wallet.moves is append-only: % refused', lower(tg_op)
+    using errcode = '55000', schema = 'wallet', table = 'moves',
+          hint = 'record an adjustment move to correct a balance';
+end;
+$$;
+
+create or replace trigger trg_moves_append_only
+  before update or delete on wallet.moves
+  for each statement execute function wallet.tg_moves_append_only();
+
 create or replace function wallet.sp_create_account(
   p_owner_id       uuid,
   p_venue          text,

@@ -421,6 +421,23 @@ it('the overdraw rule holds for a writer that bypasses the SDK', async () => {
   expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '1' }]);
 });
 
+it('moves are append-only: an edit or a delete is refused; deleting the account removes them', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('5', 1), withdrawal('4', 2)]);
+  const before = await stored(acc.id);
+  await expect(
+    db.sql`update wallet.moves set amount = 1 where account_id = ${acc.id} and kind = 'withdrawal'`,
+  ).rejects.toMatchObject({ code: '55000', message: 'wallet.moves is append-only: update refused' });
+  await expect(
+    db.sql`delete from wallet.moves where account_id = ${acc.id} and kind = 'deposit'`,
+  ).rejects.toMatchObject({ code: '55000', message: 'wallet.moves is append-only: delete refused' });
+  expect(await stored(acc.id)).toEqual(before);
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '1' }]);
+
+  await db.sql`delete from wallet.accounts where id = ${acc.id}`;
+  expect(await stored(acc.id)).toEqual({ moves: [], snapshots: [] });
+});
+
 it('recordMoves refuses malformed moves with every issue, and writes nothing', async () => {
   const acc = await newAccount();
   await recordMoves(db.sql, acc.id, [deposit('5', 1)]);
