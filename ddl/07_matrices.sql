@@ -21,25 +21,142 @@ create index if not exists series_key_pattern_idx on matrices.series (key text_p
 
 -- The primary key (series_id, ts) is the only index: it serves range reads, the latest point per
 -- series (v_latest_points) and upserts. Values are finite (NaN sorts above 'infinity' in PostgreSQL);
--- times lie in years 1 to 9999, which ISO-8601 writes with four digits (how instants travel as text).
+-- times lie in years 1 to 9999, which ISO-8601 writes with four digits (how instants travel as text),
+-- and are whole milliseconds, as a JS Date carries them (a microsecond would be lost on the way back).
+-- No foreign key: its check runs once per row and was two thirds of a bulk write's time (docs/matrices.md);
+-- the triggers below check and lock the series once per statement, and delete a series' points with it.
 create table if not exists matrices.points (
-  series_id bigint not null references matrices.series (id) on delete cascade,
+  series_id bigint not null,
   ts        timestamptz not null
-            constraint points_ts_years check (ts >= '0001-01-01 00:00:00+00' and ts < '10000-01-01 00:00:00+00'),
+            constraint points_ts_years check (ts >= '0001-01-01 00:00:00+00' and ts < '10000-01-01 00:00:00+00')
+            constraint points_ts_ms check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00')),
   value     double precision not null
             constraint points_value_finite check (value > '-infinity'::float8 and value < 'infinity'::float8),
   attrs     jsonb check (attrs is null or jsonb_typeof(attrs) = 'object'),
   primary key (series_id, ts)
 );
 
+-- an earlier version of this pack created points with a foreign key and without the millisecond check
+alter table matrices.points drop constraint if exists points_series_id_fkey;
+do $$
+begin
+  if not exists (select 1 from pg_constraint
+                 where conrelid = 'matrices.points'::regclass and conname = 'points_ts_ms') then
+    alter table matrices.points add constraint points_ts_ms
+      check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00'));
+  end if;
+end;
+$$;
+
+-- What the foreign key did, once per statement instead of once per row: every series the inserted
+-- points name exists, and keeps existing until this transaction ends (a key-share lock, the lock a
+-- foreign key takes; series are locked in id order). 23503 and the old constraint's name, as before.
+create or replace function matrices.points_check_series() returns trigger
+language plpgsql
+set search_path = pg_catalog, matrices
+as $$
+declare
+  v_missing bigint;
+begin
+  select n.series_id into v_missing
+  from (select distinct p.series_id from new_points p order by 1) n
+  left join lateral (select s.id from matrices.series s where s.id = n.series_id for key share) s on true
+  where s.id is null
+  limit 1;
+  if found then
+    raise exception 'points refer to series % that does not exist', v_missing
+      using errcode = '23503', constraint = 'points_series_id_fkey', schema = 'matrices', table = 'points',
+            detail = format('Key (series_id)=(%s) is not present in table "series".', v_missing);
+  end if;
+  return null;
+end;
+$$;
+
+create or replace trigger trg_points_check_series after insert on matrices.points
+  referencing new table as new_points
+  for each statement execute function matrices.points_check_series();
+
+-- A point moved to another series (rare: upserts never set series_id) is checked row by row.
+create or replace function matrices.points_check_series_row() returns trigger
+language plpgsql
+set search_path = pg_catalog, matrices
+as $$
+begin
+  perform 1 from matrices.series s where s.id = new.series_id for key share;
+  if not found then
+    raise exception 'points refer to series % that does not exist', new.series_id
+      using errcode = '23503', constraint = 'points_series_id_fkey', schema = 'matrices', table = 'points',
+            detail = format('Key (series_id)=(%s) is not present in table "series".', new.series_id);
+  end if;
+  return new;
+end;
+$$;
+
+create or replace trigger trg_points_check_series_row before update of series_id on matrices.points
+  for each row when (old.series_id is distinct from new.series_id)
+  execute function matrices.points_check_series_row();
+
+-- Deleting series deletes their points (what `on delete cascade` did). Only under read committed:
+-- this delete reads the points with a fresh snapshot, so it sees those a concurrent writer committed
+-- meanwhile; under repeatable read it would leave them behind (a foreign key raises 40001 there).
+create or replace function matrices.series_delete_points() returns trigger
+language plpgsql
+set search_path = pg_catalog, matrices
+as $$
+begin
+  if not exists (select 1 from old_series) then
+    return null;
+  end if;
+  if current_setting('transaction_isolation') <> 'read committed' then
+    raise exception 'delete matrices.series in a read committed transaction, not %',
+      current_setting('transaction_isolation')
+      using errcode = '0A000',
+            hint = 'a point written concurrently could outlive its series under a transaction snapshot';
+  end if;
+  delete from matrices.points p using old_series o where p.series_id = o.id;
+  return null;
+end;
+$$;
+
+create or replace trigger trg_series_delete_points after delete on matrices.series
+  referencing old table as old_series
+  for each statement execute function matrices.series_delete_points();
+
+create or replace function matrices.series_truncate_points() returns trigger
+language plpgsql
+set search_path = pg_catalog, matrices
+as $$
+begin
+  -- empty when the same statement truncated it too (truncating it again would fail: 55006)
+  if exists (select 1 from matrices.points) then
+    truncate matrices.points;
+  end if;
+  return null;
+end;
+$$;
+
+create or replace trigger trg_series_truncate_points after truncate on matrices.series
+  for each statement execute function matrices.series_truncate_points();
+
 -- The coin order of each grid written by putGrid, so getGrid gives back the same N x N matrix.
 create table if not exists matrices.grids (
   matrix_type text not null check (matrix_type ~ '^[a-z][a-z0-9_]{0,63}$'),
-  ts          timestamptz not null,
+  ts          timestamptz not null
+              constraint grids_ts_ms check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00')),
   coins       text[] not null check (cardinality(coins) between 1 and 1000 and array_position(coins, null) is null),
   created_at  timestamptz not null default now(),
   primary key (matrix_type, ts)
 );
+
+do $$
+begin
+  if not exists (select 1 from pg_constraint
+                 where conrelid = 'matrices.grids'::regclass and conname = 'grids_ts_ms') then
+    alter table matrices.grids add constraint grids_ts_ms
+      check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00'));
+  end if;
+end;
+$$;
 
 create or replace view matrices.v_series_symbol as
 select s.id, s.key, s.name, s.scope, s.unit, s.target, s.created_at,

@@ -140,7 +140,9 @@ describe('putPoint', () => {
 
   it('the table refuses NaN and infinity when the SDK is bypassed', async () => {
     for (const v of ['NaN', 'Infinity', '-Infinity']) {
-      await expect(db.sql`select matrices.sp_put_point('pp:c', now(), ${v}::float8)`).rejects.toMatchObject({
+      await expect(
+        db.sql`select matrices.sp_put_point('pp:c', ${minute(0)}, ${v}::float8)`,
+      ).rejects.toMatchObject({
         code: '23514',
         constraint_name: 'points_value_finite',
       });
@@ -378,6 +380,17 @@ describe('latestPoints', () => {
     ]);
     // a prefix is matched literally: `_` and `%` are not wildcards
     expect(await latestPoints(db.sql, { keyPrefix: 'lp_' })).toEqual([]);
+    // no filter: one row per series that has points, each its latest
+    const all = await latestPoints(db.sql);
+    const [expected] = await db.sql<{ series: number; latest: string }[]>`
+      select count(*)::int as series, string_agg(s.key || '@' || to_char(l.ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS'), ',' order by s.key) as latest
+      from matrices.series s
+      join (select series_id, max(ts) as ts from matrices.points group by series_id) l on l.series_id = s.id`;
+    expect(all).toHaveLength(expected!.series);
+    expect(all.map((r) => `${r.key}@${r.ts.toISOString().slice(0, -1)}`).join(',')).toBe(expected!.latest);
+    expect(all.filter((r) => r.key.startsWith('lp:'))).toEqual(
+      await latestPoints(db.sql, { keyPrefix: 'lp:' }),
+    );
   });
 });
 
@@ -512,6 +525,191 @@ describe('grids', () => {
     ]);
     expect(await totals('')).toEqual(before);
     expect(await getGrid(db.sql, 'id_pct', minute(2))).toBeNull();
+  });
+});
+
+describe('instants are whole milliseconds', () => {
+  it('refuses an instant with microseconds (a Date would drop them silently), and writes nothing', async () => {
+    const before = await totals('');
+    const error = await caught(
+      putPoint(db.sql, { seriesKey: 'us:a', ts: '2025-01-01T00:00:00.000500Z', value: 1 }),
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues).toEqual([
+      { path: ['ts'], message: 'expected an instant in whole milliseconds' },
+    ]);
+    const points: PointInput[] = Array.from({ length: 1500 }, (_, i) => ({
+      seriesKey: `us:${i % 3}`,
+      ts: minute(i),
+      value: i,
+    }));
+    points[7] = { seriesKey: 'us:1', ts: '2025-01-01T00:07:00.123456+00:00', value: 7 };
+    const bulk = await caught(putPointsBulk(db.sql, points));
+    expect((bulk as ValidationError).issues).toEqual([
+      { path: [7, 'ts'], message: 'expected an instant in whole milliseconds' },
+    ]);
+    expect(await totals('')).toEqual(before);
+    // trailing zeros are still whole milliseconds
+    expect(
+      await putPoint(db.sql, { seriesKey: 'us:a', ts: '2025-01-01T00:00:00.123000Z', value: 1 }),
+    ).toMatchObject({
+      ts: new Date(T0 + 123),
+    });
+  });
+
+  it('the tables refuse a sub-millisecond instant when the SDK is bypassed', async () => {
+    await expect(
+      db.sql`select matrices.sp_put_point('us:b', '2025-01-01 00:00:00.0005+00', 1)`,
+    ).rejects.toMatchObject({ code: '23514', constraint_name: 'points_ts_ms' });
+    await expect(
+      db.sql`insert into matrices.grids (matrix_type, ts, coins) values ('us', '2025-01-01 00:00:00.0005+00', '{A,B}')`,
+    ).rejects.toMatchObject({ code: '23514', constraint_name: 'grids_ts_ms' });
+    expect(await getSeries(db.sql, 'us:b')).toBeNull();
+  });
+
+  it('refuses a series key PostgreSQL would refuse or alter (NUL, lone surrogate)', async () => {
+    for (const key of ['nul:\u0000', 'lone:\uD800']) {
+      const error = await caught(putPointsBulk(db.sql, [{ seriesKey: key, ts: minute(0), value: 1 }]));
+      expect((error as ValidationError).issues).toEqual([
+        { path: [0, 'seriesKey'], message: 'must not hold NUL characters or lone surrogates' },
+      ]);
+    }
+    expect(await totals('nul:')).toEqual({ series: 0, points: 0, sum: null });
+    expect(await totals('lone:')).toEqual({ series: 0, points: 0, sum: null });
+  });
+});
+
+describe('points belong to a series (checked per statement, in place of a foreign key)', () => {
+  const orphans = async () => {
+    const [r] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from matrices.points p
+      where not exists (select 1 from matrices.series s where s.id = p.series_id)`;
+    return r!.n;
+  };
+  /** Waits until `n` backends of this database wait for a lock (no time limit: vitest's timeout). */
+  const lockWaiters = async (n: number) => {
+    for (;;) {
+      const [r] = await db.sql<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`;
+      if (r!.n >= n) return;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const gate = () => {
+    let open = () => {};
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return { open, opened };
+  };
+
+  it('refuses points of an unknown series, the whole statement, when the SDK is bypassed', async () => {
+    const s = await ensureSeries(db.sql, { key: 'ri:known' });
+    const before = await totals('');
+    await expect(
+      db.sql`insert into matrices.points (series_id, ts, value)
+             values (${s.id}, ${minute(0)}, 1), (${s.id + 1_000_000}, ${minute(0)}, 2)`,
+    ).rejects.toMatchObject({
+      code: '23503',
+      constraint_name: 'points_series_id_fkey',
+      detail: `Key (series_id)=(${s.id + 1_000_000}) is not present in table "series".`,
+    });
+    await putPoint(db.sql, { seriesKey: 'ri:known', ts: minute(0), value: 1 });
+    await expect(
+      db.sql`update matrices.points set series_id = ${s.id + 1_000_000} where series_id = ${s.id}`,
+    ).rejects.toMatchObject({ code: '23503', constraint_name: 'points_series_id_fkey' });
+    expect(await totals('')).toEqual({ ...before, points: before.points + 1, sum: (before.sum ?? 0) + 1 });
+  });
+
+  it('deleting a series deletes its points; truncating series truncates points', async () => {
+    await putPointsBulk(db.sql, [
+      { seriesKey: 'ri:del', ts: minute(0), value: 1 },
+      { seriesKey: 'ri:del', ts: minute(1), value: 2 },
+      { seriesKey: 'ri:keep', ts: minute(0), value: 3 },
+    ]);
+    await db.sql`delete from matrices.series where key = 'ri:del'`;
+    expect(await totals('ri:del')).toEqual({ series: 0, points: 0, sum: null });
+    expect(await pointsBetween(db.sql, 'ri:keep', minute(0), minute(1))).toEqual([
+      { ts: minute(0), value: 3, attrs: null },
+    ]);
+    expect(await orphans()).toBe(0);
+    const rolledBack = new Error('roll back');
+    const inside = await caught(
+      db.sql.begin(async (tx) => {
+        await tx`truncate matrices.series`;
+        const [n] = await tx<{ n: number }[]>`select count(*)::int as n from matrices.points`;
+        expect(n!.n).toBe(0);
+        await tx`truncate matrices.points, matrices.series restart identity`; // both at once: no 55006
+        throw rolledBack;
+      }),
+    );
+    expect(inside).toBe(rolledBack);
+    expect(await totals('ri:keep')).toEqual({ series: 1, points: 1, sum: 3 });
+  });
+
+  it('refuses to delete series under repeatable read (it could leave concurrent points behind)', async () => {
+    const error = await caught(
+      db.sql.begin(
+        'isolation level repeatable read',
+        (tx) => tx`delete from matrices.series where key = 'ri:keep'`,
+      ),
+    );
+    expect(error).toMatchObject({ code: '0A000' });
+    expect(await totals('ri:keep')).toEqual({ series: 1, points: 1, sum: 3 });
+  });
+
+  it('a series deleted while a bulk write into it is open waits for it, then takes its points along', async () => {
+    await ensureSeries(db.sql, { key: 'ri:race' });
+    const points = Array.from({ length: 1500 }, (_, m) => ({
+      seriesKey: 'ri:race',
+      ts: minute(m),
+      value: 1,
+    }));
+    const hold = gate();
+    const wrote = gate();
+    const writer = db.sql.begin(async (tx) => {
+      await putPointsBulk(tx, points);
+      wrote.open();
+      await hold.opened; // the series is key-share locked until this transaction ends
+    });
+    await wrote.opened;
+    const deleter = db.sql`delete from matrices.series where key = 'ri:race'`.execute();
+    await lockWaiters(1);
+    hold.open();
+    await writer;
+    expect((await deleter).count).toBe(1);
+    expect(await orphans()).toBe(0);
+  });
+
+  it('a bulk write into a series being deleted fails once the delete commits, and writes nothing', async () => {
+    await ensureSeries(db.sql, { key: 'ri:gone' });
+    const before = await totals('');
+    const hold = gate();
+    const deleted = gate();
+    const deleter = db.sql.begin(async (tx) => {
+      await tx`delete from matrices.series where key = 'ri:gone'`;
+      deleted.open();
+      await hold.opened;
+    });
+    await deleted.opened;
+    const writes = [1500, 10].map((n) =>
+      caught(
+        putPointsBulk(
+          db.sql,
+          Array.from({ length: n }, (_, m) => ({ seriesKey: 'ri:gone', ts: minute(m), value: 1 })),
+        ),
+      ),
+    );
+    await lockWaiters(2);
+    hold.open();
+    await deleter;
+    for (const error of await Promise.all(writes)) {
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error).toMatchObject({ sqlstate: '23503', constraint: 'points_series_id_fkey' });
+    }
+    expect(await totals('')).toEqual({ ...before, series: before.series - 1 });
+    expect(await orphans()).toBe(0);
   });
 });
 

@@ -23,17 +23,10 @@ export interface PointColumns {
 
 const objectProto = Object.prototype;
 
-/** First and last characters are visible ASCII: `trim()` cannot change the key. */
-function plainEnds(key: string): boolean {
-  const a = key.charCodeAt(0);
-  const b = key.charCodeAt(key.length - 1);
-  return a > 32 && a < 127 && b > 32 && b < 127;
-}
-
 /**
  * Validates a whole batch and returns it in columns. Each point takes a hand-written check that
- * accepts only what `PointInput` accepts (and means the same); a point it is unsure of (an ISO
- * string time, attrs, anything odd) goes through zod itself. Every issue of every point is
+ * accepts only what `PointInput` accepts (and means the same); a point it is unsure of (the first
+ * point of each series, an ISO string time, attrs, anything odd) goes through zod itself. Every issue of every point is
  * reported, with its path (`[index, field]`), before anything is sent.
  * @throws ValidationError listing every issue of the batch
  */
@@ -64,10 +57,10 @@ export function toColumns(operation: string, input: unknown): PointColumns {
       const fields = Object.hasOwn(o, 'attrs') ? 4 : 3;
       if (t instanceof Date) time = t.getTime();
       else if (typeof t === 'number' && Number.isSafeInteger(t)) time = t;
+      // a key zod has not accepted yet in this batch goes through zod (once per series)
       fast =
         typeof key === 'string' &&
-        (keyIndex.has(key) ||
-          (key.length >= 1 && key.length <= 200 && (plainEnds(key) || key.trim() === key))) &&
+        keyIndex.has(key) &&
         time >= MIN_POINT_MS && // false for NaN
         time <= MAX_POINT_MS &&
         typeof value === 'number' &&

@@ -138,10 +138,10 @@ export async function putPoint(sql: Queryable, input: PointInput): Promise<Store
  *
  * The whole batch is validated first (every issue, with its index, and nothing sent when there is
  * one). Up to 1 000 points go in one call of `matrices.sp_put_points_bulk`; larger batches stream
- * as binary COPY: straight into `matrices.points` for series this call created, through a temporary
- * stage merged by one upsert for the others (docs/matrices.md has the measurements). Inside a
- * transaction it runs in a savepoint and the COPY holds the connection: do not run other queries on
- * the same transaction concurrently.
+ * as binary COPY into temporary stages, then one plain insert writes the points of series this call
+ * created and one upsert merges the others (docs/matrices.md has the measurements). Instants are
+ * whole milliseconds. Inside a transaction it runs in a savepoint and the COPY holds the connection:
+ * do not run other queries on the same transaction concurrently.
  * @example
  * ```ts
  * const n = await db.matrices.putPointsBulk([

@@ -6,16 +6,23 @@ export const MIN_POINT_MS = -62_135_596_800_000;
 /** Latest instant a point may have (9999-12-31T23:59:59.999Z), in epoch ms. */
 export const MAX_POINT_MS = 253_402_300_799_999;
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** True for a series key: 1 to 200 characters, no leading or trailing whitespace. */
 function isSeriesKey(key: string): boolean {
   return key.length >= 1 && key.length <= 200 && key.trim() === key;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** True for text PostgreSQL stores as given: no NUL (refused), no lone surrogate (UTF-8 would make it U+FFFD). */
+function isStorableText(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
+}
+
+const STORABLE = 'must not hold NUL characters or lone surrogates';
 
 /** True when a JSON value can be stored as jsonb: no NUL character and no lone surrogate in any string. */
 function jsonbSafe(value: unknown): boolean {
-  if (typeof value === 'string') return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+  if (typeof value === 'string') return isStorableText(value);
   if (Array.isArray(value)) return value.every(jsonbSafe);
   if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) if (!jsonbSafe(k) || !jsonbSafe(v)) return false;
@@ -26,20 +33,35 @@ function jsonbSafe(value: unknown): boolean {
 /** A series key (`id_pct:BTC/USDT` for grid cells): 1 to 200 characters, no surrounding whitespace. */
 export const SeriesKey = z
   .string()
-  .refine(isSeriesKey, { error: 'expected 1 to 200 characters without surrounding whitespace' });
+  .refine(isSeriesKey, { error: 'expected 1 to 200 characters without surrounding whitespace' })
+  .refine(isStorableText, { error: STORABLE });
 
 /** A JSON object as an input (target, attrs): JSON values only, storable as jsonb. */
 export const JsonObjectInput = z
   .record(z.string(), z.json())
   .refine(jsonbSafe, { error: 'strings must not hold NUL characters or lone surrogates' });
 
+/** A fraction of a second with a non-zero digit after the milliseconds (`.0005`, `.123456`). */
+const SUB_MILLISECOND = /\.\d{3}\d*[1-9]/;
+
 /**
- * A point's instant: a Date, epoch ms or ISO-8601 string, in years 1 to 9999 (the years ISO-8601
- * writes with four digits, which is how instants travel as text to PostgreSQL).
+ * A point's instant: a Date, epoch ms or ISO-8601 string, in whole milliseconds (what a Date holds:
+ * a string's microseconds would be cut off silently, and two instants could become one point), in
+ * years 1 to 9999 (the years ISO-8601 writes with four digits, which is how instants travel as text
+ * to PostgreSQL). The tables refuse other instants too (`points_ts_ms`, `grids_ts_ms`).
  */
-export const PointTime = instant.refine((d) => d.getTime() >= MIN_POINT_MS && d.getTime() <= MAX_POINT_MS, {
-  error: 'expected an instant in years 1 to 9999',
-});
+export const PointTime = z
+  .union([
+    z.date(),
+    z.number().int(),
+    z.iso
+      .datetime({ offset: true })
+      .refine((s) => !SUB_MILLISECOND.test(s), { error: 'expected an instant in whole milliseconds' }),
+  ])
+  .pipe(instant)
+  .refine((d) => d.getTime() >= MIN_POINT_MS && d.getTime() <= MAX_POINT_MS, {
+    error: 'expected an instant in years 1 to 9999',
+  });
 
 /** A matrix type such as `id_pct`, `pct24h`, `benchmark`: lower-case, starts with a letter. */
 export const MatrixType = z
@@ -94,9 +116,9 @@ export type GridRow = z.infer<typeof GridRow>;
 /** Input of `ensureSeries`: a key; null or absent fields keep what is stored; `target` is merged. */
 export const EnsureSeriesInput = z.strictObject({
   key: SeriesKey,
-  name: z.string().max(200).nullish(),
-  scope: z.string().max(100).nullish(),
-  unit: z.string().max(50).nullish(),
+  name: z.string().max(200).refine(isStorableText, { error: STORABLE }).nullish(),
+  scope: z.string().max(100).refine(isStorableText, { error: STORABLE }).nullish(),
+  unit: z.string().max(50).refine(isStorableText, { error: STORABLE }).nullish(),
   target: JsonObjectInput.nullish(),
 });
 export type EnsureSeriesInput = z.input<typeof EnsureSeriesInput>;
