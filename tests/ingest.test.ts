@@ -209,6 +209,52 @@ describe('captureKlines', () => {
     expect(await rawCount()).toEqual(counts);
   });
 
+  it('rows and cursor are one write: when the cursor cannot be written, no row is stored either', async () => {
+    // a constraint the function does not know refuses this symbol's cursor, after its rows were inserted
+    await db.sql`alter table ingest.cursors add constraint test_no_fail check (symbol <> 'FAILUSDT')`;
+    try {
+      const counts = await rawCount();
+      const error = await caught(captureKlines(db.sql, 'binance', 'FAILUSDT', '1m', [rest(0), rest(1)]));
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error).toMatchObject({ sqlstate: '23514', constraint: 'test_no_fail' });
+      const trades = await caught(
+        captureTrades(db.sql, 'binance', 'FAILUSDT', [
+          { id: 1, price: '1.5', qty: '2', time: T0, isBuyerMaker: true },
+        ]),
+      );
+      expect(trades).toMatchObject({ sqlstate: '23514', constraint: 'test_no_fail' });
+      expect(await rawCount()).toEqual(counts);
+    } finally {
+      await db.sql`alter table ingest.cursors drop constraint test_no_fail`;
+    }
+  });
+
+  it('an empty batch (nothing new from the exchange) stores nothing and leaves the cursor as it is', async () => {
+    await captureKlines(db.sql, 'binance', 'BNBUSDT', '1m', [rest(0), rest(1)]);
+    const before = await cursor(db.sql, 'binance', 'klines', 'BNBUSDT', '1m');
+    const counts = await rawCount();
+    expect(await captureKlines(db.sql, 'binance', 'BNBUSDT', '1m', [])).toEqual({
+      seen: 0,
+      inserted: 0,
+      updated: 0,
+      lastTime: new Date(T0 + MIN),
+    });
+    expect(await captureKlines(db.sql, 'binance', 'BNBUSDT', '5m', [])).toEqual({
+      seen: 0,
+      inserted: 0,
+      updated: 0,
+      lastTime: null,
+    });
+    expect(await captureTrades(db.sql, 'binance', 'BNBUSDT', [])).toEqual({
+      seen: 0,
+      inserted: 0,
+      lastId: null,
+      lastTime: null,
+    });
+    expect(await cursor(db.sql, 'binance', 'klines', 'BNBUSDT', '1m')).toEqual(before);
+    expect(await rawCount()).toEqual(counts);
+  });
+
   it('concurrent overlapping captures store every kline once and leave the cursor at the latest', async () => {
     const batches = [0, 1, 2, 3].map((w) => Array.from({ length: 60 }, (_, m) => rest(w * 30 + m)));
     const results = await Promise.all(
@@ -347,6 +393,22 @@ describe('load logs', () => {
       },
     ]);
     expect((await loadLogs(db.sql, { status: 'failed' })).map((l) => l.symbol)).toEqual(['DOTUSDT']);
+  });
+
+  it('runLoad loses neither error when the failed log cannot be written (an aborted transaction)', async () => {
+    const before = await loadLogs(db.sql, { symbol: 'UNIUSDT' });
+    const error = await caught(
+      db.sql.begin((tx) =>
+        runLoad(tx, { source: 'binance', stream: 'klines', symbol: 'UNIUSDT' }, async () => {
+          await tx`select 1 / 0`;
+        }),
+      ),
+    );
+    expect(error).toBeInstanceOf(AggregateError);
+    const [first, second] = (error as AggregateError).errors;
+    expect(first).toMatchObject({ code: '22012' }); // the callback's division by zero
+    expect(second).toMatchObject({ code: '25P02' }); // the log, in the aborted transaction
+    expect(await loadLogs(db.sql, { symbol: 'UNIUSDT' })).toEqual(before); // rolled back with it
   });
 
   it('a load finishes once; an unknown load is not found', async () => {

@@ -44,7 +44,8 @@ const loadColumns = (sql: Queryable) => sql`
  * stream's cursor to the latest open time, in one statement (both or neither).
  *
  * Wraps `ingest.sp_capture_klines`. Payloads are REST kline arrays or websocket kline events,
- * mixed freely; the whole batch is validated first. A kline already stored with the same payload
+ * mixed freely; the whole batch is validated first; an empty batch (nothing new from the exchange)
+ * stores nothing and returns the cursor as it is. A kline already stored with the same payload
  * is not stored again; a changed one replaces it (a final kline is never replaced by a non-final
  * one); within a batch the last payload of an open time wins. The cursor never moves back.
  * @example
@@ -81,7 +82,7 @@ export async function captureKlines(
  * cursor (stream `trades`) to the greatest trade id and time, in one statement (both or neither).
  *
  * Wraps `ingest.sp_capture_trades`. Payloads are REST trades or websocket trade events; a trade
- * id already stored is never stored again. The cursor never moves back.
+ * id already stored is never stored again; an empty batch stores nothing. The cursor never moves back.
  * @example
  * ```ts
  * await db.ingest.captureTrades('binance', 'BTCUSDT', [
@@ -227,7 +228,9 @@ export interface LoadContext {
  * error. Returns what the callback returns.
  *
  * Wraps `ingest.sp_start_load` and `ingest.sp_finish_load`. Run it on a pool (not inside a
- * transaction that the failure would abort): the log is written whatever the callback does.
+ * transaction that the failure would abort): the log is written whatever the callback does. When
+ * the failed log cannot be written (e.g. the callback aborted the transaction `sql` is), the error
+ * is an `AggregateError` of the callback's error and the log's.
  * @example
  * ```ts
  * await db.ingest.runLoad({ source: 'binance', stream: 'klines', symbol: 'BTCUSDT' }, async (ctx) => {
@@ -235,7 +238,8 @@ export interface LoadContext {
  * });
  * ```
  * @throws ValidationError when the input is malformed (nothing is sent, the callback does not run)
- * @throws whatever the callback throws, after the load is logged as failed
+ * @throws whatever the callback throws, after the load is logged as failed; an `AggregateError`
+ * of both errors when that log cannot be written
  */
 export async function runLoad<T>(
   sql: Queryable,
@@ -257,13 +261,21 @@ export async function runLoad<T>(
     result = await fn(ctx);
   } catch (e) {
     const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    await finishLoad(sql, {
-      id: load.id,
-      status: 'failed',
-      rowsSeen: seen,
-      rowsInserted: inserted,
-      error: text,
-    });
+    try {
+      await finishLoad(sql, {
+        id: load.id,
+        status: 'failed',
+        rowsSeen: seen,
+        rowsInserted: inserted,
+        error: text,
+      });
+    } catch (logError) {
+      // neither is lost: the callback's error first, then why the log could not be closed
+      throw new AggregateError(
+        [e, logError],
+        `ingest.runLoad: the load failed (${text.slice(0, 200)}) and its log could not be closed`,
+      );
+    }
     throw e;
   }
   await finishLoad(sql, { id: load.id, status: 'ok', rowsSeen: seen, rowsInserted: inserted });

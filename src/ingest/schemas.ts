@@ -127,7 +127,7 @@ export const CaptureKlinesInput = z
     source: Source,
     symbol,
     interval: Interval,
-    payloads: z.array(z.unknown()).min(1).max(10_000),
+    payloads: z.array(z.unknown()).max(10_000),
   })
   .superRefine((input, ctx) => {
     input.payloads.forEach((payload, i) => {
@@ -157,7 +157,7 @@ export const CaptureTradesInput = z
   .strictObject({
     source: Source,
     symbol,
-    payloads: z.array(z.unknown()).min(1).max(10_000),
+    payloads: z.array(z.unknown()).max(10_000),
   })
   .superRefine((input, ctx) => {
     input.payloads.forEach((payload, i) => {
