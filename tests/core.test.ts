@@ -124,6 +124,11 @@ describe('inputs and rows', () => {
     const d = new Date('2024-05-01T00:00:00Z');
     expect([d, d.getTime(), '2024-05-01T02:00:00+02:00'].map((v) => instant.parse(v))).toEqual([d, d, d]);
     expect(instant.safeParse('2024-05-01').success).toBe(false);
+    // below the millisecond: zeros are fine, anything else would be cut off silently by a Date
+    expect(instant.parse('2024-05-01T00:00:00.123000Z')).toEqual(new Date('2024-05-01T00:00:00.123Z'));
+    expect(instant.safeParse('2024-05-01T00:00:00.1234Z').error?.issues.map((i) => i.message)).toEqual([
+      'expected an instant in whole milliseconds',
+    ]);
     expect(decimalInput.parse('0.10')).toBe('0.10');
     expect(decimalInput.parse(0.1)).toBe('0.1');
     expect(decimalInput.safeParse('1,5').success).toBe(false);

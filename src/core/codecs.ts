@@ -50,9 +50,22 @@ export const timestamptz = z.union([z.date(), z.string()]).transform((v, ctx) =>
   return d;
 });
 
-/** Input instant: a Date, epoch milliseconds, or an ISO-8601 string with an offset; becomes a Date once. */
+/** A fraction of a second with a non-zero digit after the milliseconds (`.0005`, `.123456`). */
+const SUB_MILLISECOND = /\.\d{3}\d*[1-9]/;
+
+/**
+ * Input instant: a Date, epoch milliseconds, or an ISO-8601 string with an offset; becomes a Date once.
+ * A string with a non-zero digit below the millisecond is refused: a Date would cut it off silently,
+ * and two instants could become one.
+ */
 export const instant = z
-  .union([z.date(), z.number().int(), z.iso.datetime({ offset: true })])
+  .union([
+    z.date(),
+    z.number().int(),
+    z.iso
+      .datetime({ offset: true })
+      .refine((s) => !SUB_MILLISECOND.test(s), { error: 'expected an instant in whole milliseconds' }),
+  ])
   .transform((v, ctx) => {
     const d = v instanceof Date ? v : new Date(v);
     if (Number.isNaN(d.getTime())) {
