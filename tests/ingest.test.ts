@@ -11,6 +11,7 @@ import {
   loadLogs,
   promoteKlines,
   type RestKline,
+  type RestTrade,
   runLoad,
   startLoad,
   type WsKlineEvent,
@@ -191,6 +192,26 @@ describe('captureKlines', () => {
     ]);
     expect(await rawCount()).toEqual(counts);
     expect(await cursor(db.sql, 'binance', 'klines', 'ADAUSDT', '1m')).toEqual(cursorBefore);
+  });
+
+  it('an extra field that is no JSON value (BigInt, NaN) is a ValidationError, and nothing is written', async () => {
+    const counts = await rawCount();
+    const withBigInt = { ...event(6, true, '101.00000000', 'ADAUSDT'), X: 1n } as unknown as WsKlineEvent;
+    const withNaN = event(7, true, '101.00000000', 'ADAUSDT');
+    (withNaN.k as Record<string, unknown>).z = Number.NaN;
+    const error = await caught(captureKlines(db.sql, 'binance', 'ADAUSDT', '1m', [withBigInt, withNaN]));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues.map((i) => i.path)).toEqual([
+      ['payloads', 0, 'X'],
+      ['payloads', 1, 'k', 'z'],
+    ]);
+    const bigTrade = { id: 300, price: '1.0', qty: '1.0', time: T0, isBuyerMaker: true, extra: 2n };
+    const trade = await caught(
+      captureTrades(db.sql, 'binance', 'BTCUSDT', [bigTrade as unknown as RestTrade]),
+    );
+    expect(trade).toBeInstanceOf(ValidationError);
+    expect((trade as ValidationError).issues.map((i) => i.path)).toEqual([['payloads', 0, 'extra']]);
+    expect(await rawCount()).toEqual(counts);
   });
 
   it('sp_capture_klines refuses a bad batch too when the SDK is bypassed, and writes nothing', async () => {

@@ -16,6 +16,14 @@ export const Interval = z
   .string()
   .regex(/^[1-9][0-9]{0,3}[smhdwM]$/, 'expected a Binance interval such as 1m');
 
+/**
+ * An exchange object with the fields we check; its other fields are kept as received, so they must be
+ * JSON values too (a BigInt, a function or NaN cannot be stored as jsonb).
+ */
+function asReceived<T extends z.core.$ZodLooseShape>(shape: T) {
+  return z.object(shape).catchall(z.json());
+}
+
 /** Epoch milliseconds as Binance sends them (years 1970 to 9999). */
 const EpochMs = z.int().min(0).max(253_402_300_799_999);
 /** A non-negative decimal string as Binance sends prices and quantities ("0.01634790"). */
@@ -43,11 +51,11 @@ export const RestKline = z.tuple([
 export type RestKline = z.infer<typeof RestKline>;
 
 /** A Binance websocket kline event `{ e: 'kline', E, s, k: { t, T, s, i, o, c, h, l, v, n, x, q, V, Q, B } }` (more fields kept). */
-export const WsKlineEvent = z.looseObject({
+export const WsKlineEvent = asReceived({
   e: z.literal('kline'),
   E: EpochMs,
   s: symbol,
-  k: z.looseObject({
+  k: asReceived({
     t: EpochMs,
     T: EpochMs,
     s: symbol,
@@ -62,7 +70,6 @@ export const WsKlineEvent = z.looseObject({
     q: Decimal,
     V: Decimal,
     Q: Decimal,
-    B: z.unknown().optional(),
   }),
 });
 export type WsKlineEvent = z.infer<typeof WsKlineEvent>;
@@ -71,7 +78,7 @@ export type WsKlineEvent = z.infer<typeof WsKlineEvent>;
 export type KlinePayload = RestKline | WsKlineEvent;
 
 /** A Binance REST trade `{ id, price, qty, quoteQty, time, isBuyerMaker, isBestMatch }` (more fields kept). */
-export const RestTrade = z.looseObject({
+export const RestTrade = asReceived({
   id: z.int().min(0),
   price: Decimal,
   qty: Decimal,
@@ -83,7 +90,7 @@ export const RestTrade = z.looseObject({
 export type RestTrade = z.infer<typeof RestTrade>;
 
 /** A Binance websocket trade event `{ e: 'trade', E, s, t, p, q, T, m, M }` (more fields kept). */
-export const WsTradeEvent = z.looseObject({
+export const WsTradeEvent = asReceived({
   e: z.literal('trade'),
   E: EpochMs,
   s: symbol,
