@@ -49,13 +49,28 @@ create table if not exists wallet.moves (
   -- what makes a replay insert nothing twice: 'ext:' || external_id, or 'content:' || a sha256 of
   -- the move's content when it has no external id (wallet.move_key), with ':n' for the n-th (n >= 2)
   -- identical move of one batch, so identical moves are all kept and a replayed batch adds none
-  idempotency_key text not null check (
+  idempotency_key text not null constraint moves_idempotency_key_form check (
     idempotency_key = 'ext:' || external_id
     or (external_id is null and idempotency_key ~ '^content:[0-9a-f]{64}(:([2-9]|[1-9][0-9]+))?$')
   ),
   created_at      timestamptz not null default now(),
   constraint moves_idempotency_key unique (account_id, idempotency_key)
 );
+
+-- an earlier version of this pack checked the key's form without the ':n' suffix, in a check that
+-- PostgreSQL named moves_check
+alter table wallet.moves drop constraint if exists moves_check;
+do $$
+begin
+  if not exists (select 1 from pg_constraint
+                 where conrelid = 'wallet.moves'::regclass and conname = 'moves_idempotency_key_form') then
+    alter table wallet.moves add constraint moves_idempotency_key_form check (
+      idempotency_key = 'ext:' || external_id
+      or (external_id is null and idempotency_key ~ '^content:[0-9a-f]{64}(:([2-9]|[1-9][0-9]+))?$')
+    );
+  end if;
+end;
+$$;
 
 create index if not exists moves_account_asset_time_idx on wallet.moves (account_id, asset, occurred_at);
 create index if not exists moves_account_time_idx on wallet.moves (account_id, occurred_at, id);
