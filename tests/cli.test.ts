@@ -1,12 +1,12 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadPacks } from '../src/migrate/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
 import { catalog, tableHashes } from './helpers/catalog.js';
+import { tempDir } from './helpers/tmp.js';
 
 const root = join(import.meta.dirname, '..');
 const shipped = loadPacks().map((p) => p.name);
@@ -86,7 +86,7 @@ describe('cryptopi-db CLI', () => {
 
   it('a failing pack exits 1 naming the pack and line; an unreachable server exits 1', async () => {
     const db = await empty();
-    const dir = mkdtempSync(join(tmpdir(), 'cryptopi-cli-'));
+    const dir = tempDir('cli');
     writeFileSync(join(dir, '00_ok.sql'), 'create table public.cli_ok (id int);\n');
     writeFileSync(join(dir, '01_bad.sql'), '\n\nselect * from public.nowhere;\n');
     const r = cli(['migrate', '--url', db.url, '--packs-dir', dir]);
@@ -101,11 +101,11 @@ describe('cryptopi-db CLI', () => {
   });
 
   it('export-ddl writes the packs as files, or one file', () => {
-    const out = mkdtempSync(join(tmpdir(), 'cryptopi-ddl-'));
+    const out = tempDir('ddl');
     expect(cli(['export-ddl', '--out', out]).code).toBe(0);
     expect(readdirSync(out).sort()).toEqual(loadPacks().map((p) => `${p.name}.sql`));
     for (const p of loadPacks()) expect(readFileSync(join(out, `${p.name}.sql`), 'utf8')).toBe(p.text);
-    const single = mkdtempSync(join(tmpdir(), 'cryptopi-ddl1-'));
+    const single = tempDir('ddl1');
     expect(cli(['export-ddl', '--out', single, '--single-file', '--exclude', 'extensions']).code).toBe(0);
     const text = readFileSync(join(single, 'cryptopi-db.sql'), 'utf8');
     expect(text).toContain('-- ==== 00_schemas.sql (sha256 ');
@@ -119,7 +119,7 @@ describe('cryptopi-db CLI', () => {
       const viaMigrate = await startTestDatabase(); // the migrated template
       open.push(viaMigrate);
       const viaPsql = await empty();
-      const out = mkdtempSync(join(tmpdir(), 'cryptopi-psql-'));
+      const out = tempDir('psql');
       expect(cli(['export-ddl', '--out', out, '--single-file']).code).toBe(0);
       const file = join(out, 'cryptopi-db.sql');
       execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, viaPsql.url], {

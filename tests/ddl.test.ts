@@ -1,13 +1,13 @@
 // Every pack re-runs cleanly: applying all packs a second time changes nothing in the catalog
 // (relations, columns, functions, triggers, constraints, indexes, views, policies) nor in seeded rows.
-import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, readdirSync } from 'node:fs';
 import { appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultPacksDir, loadPacks, migrate } from '../src/migrate/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
 import { catalog, OURS, tableHashes } from './helpers/catalog.js';
+import { tempDir } from './helpers/tmp.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -20,7 +20,7 @@ it('applying every pack a second time changes nothing in the catalog or the seed
   const data = await tableHashes(db.sql);
   expect(before.functions.length).toBeGreaterThan(0);
   // the same packs with a changed checksum (a trailing comment), so migrate() re-applies every one
-  const dir = mkdtempSync(join(tmpdir(), 'cryptopi-rerun-'));
+  const dir = tempDir('rerun');
   for (const f of readdirSync(defaultPacksDir())) {
     copyFileSync(join(defaultPacksDir(), f), join(dir, f));
     appendFileSync(join(dir, f), '\n-- re-run\n');

@@ -1,5 +1,4 @@
-import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import {
   verify,
 } from '../src/migrate/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
+import { tempDir } from './helpers/tmp.js';
 
 const shipped = loadPacks().map((p) => p.name);
 const open: TestDatabase[] = [];
@@ -30,7 +30,7 @@ async function empty(): Promise<TestDatabase> {
 
 /** A copy of the shipped packs, plus extra files, in a temporary folder. */
 function packsCopy(extra: Record<string, string> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cryptopi-packs-'));
+  const dir = tempDir('packs');
   for (const f of readdirSync(defaultPacksDir())) copyFileSync(join(defaultPacksDir(), f), join(dir, f));
   for (const [name, text] of Object.entries(extra)) writeFileSync(join(dir, name), text);
   return dir;
