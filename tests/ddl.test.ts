@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultPacksDir, loadPacks, migrate } from '../src/migrate/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
-import { catalog, OURS, tableHashes } from './helpers/catalog.js';
+import { catalog, functionPins, tableHashes, updatedAtTouches } from './helpers/catalog.js';
 import { tempDir } from './helpers/tmp.js';
 
 let db: TestDatabase;
@@ -35,25 +35,10 @@ it('applying every pack a second time changes nothing in the catalog or the seed
 
 // The rules of spec/README.md that hold in every pack, checked once for all of them.
 it('every function of ours pins search_path; every table with updated_at has the touch trigger', async () => {
-  const functions = await db.sql<{ name: string; pinned: boolean }[]>`
-    select n.nspname || '.' || p.proname as name,
-           exists (select 1 from unnest(p.proconfig) c where c like 'search_path=pg_catalog%') as pinned
-    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-    where ${db.sql.unsafe(OURS)}
-      -- functions of extensions (pgcrypto, uuid-ossp) are not ours
-      and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid
-                        and d.deptype = 'e')
-    order by 1`;
+  const functions = await functionPins(db.sql);
   expect(functions.length).toBeGreaterThan(50);
-  expect(functions.filter((f) => !f.pinned).map((f) => f.name)).toEqual([]);
-  const tables = await db.sql<{ table: string; touched: boolean }[]>`
-    select n.nspname || '.' || c.relname as table,
-           exists (select 1 from pg_trigger t where t.tgrelid = c.oid and not t.tgisinternal
-                     and t.tgfoid = 'util.touch_updated_at'::regproc) as touched
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    join pg_attribute a on a.attrelid = c.oid and a.attname = 'updated_at' and not a.attisdropped
-    where ${db.sql.unsafe(OURS)} and c.relkind in ('r', 'p')
-    order by 1`;
+  expect(functions.filter((f) => !f.pinned).map((f) => `${f.schema}.${f.name}`)).toEqual([]);
+  const tables = await updatedAtTouches(db.sql);
   expect(tables.length).toBeGreaterThan(5);
-  expect(tables.filter((t) => !t.touched).map((t) => t.table)).toEqual([]);
+  expect(tables.filter((t) => !t.touched).map((t) => `${t.schema}.${t.table}`)).toEqual([]);
 });

@@ -15,6 +15,7 @@ import {
 } from '../src/market/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
 import { refusal } from './helpers/refusal.js';
+import { functionPins, updatedAtTouches } from './helpers/catalog.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -598,10 +599,7 @@ describe('order book', () => {
 
 describe('pack invariants', () => {
   it('every market function pins search_path; every market table with updated_at is touched', async () => {
-    const functions = await db.sql`
-      select p.proname as name, coalesce(p.proconfig, '{}') as config
-      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-      where n.nspname = 'market' order by 1`;
+    const functions = await functionPins(db.sql, 'market');
     expect(functions.map((f) => f.name)).toEqual([
       'parse_symbol',
       'sp_ingest_kline_row',
@@ -610,17 +608,9 @@ describe('pack invariants', () => {
       'sp_upsert_asset',
       'sp_upsert_symbol',
     ]);
+    expect(functions.filter((f) => !f.pinned)).toEqual([]);
     expect(
-      functions.filter((f) => !(f.config as string[]).some((c) => c.startsWith('search_path=pg_catalog'))),
-    ).toEqual([]);
-    expect(
-      await db.sql`
-        select c.relname as table,
-               exists (select 1 from pg_trigger t where t.tgrelid = c.oid and not t.tgisinternal
-                         and t.tgfoid = 'util.touch_updated_at'::regproc) as touched
-        from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        join pg_attribute a on a.attrelid = c.oid and a.attname = 'updated_at' and not a.attisdropped
-        where n.nspname = 'market' and c.relkind = 'r' order by 1`,
+      (await updatedAtTouches(db.sql, 'market')).map((t) => ({ table: t.table, touched: t.touched })),
     ).toEqual([
       { table: 'assets', touched: true },
       { table: 'symbols', touched: true },

@@ -63,3 +63,31 @@ export async function tableHashes(sql: Sql, options: { ignoreTimes?: boolean } =
   }
   return out;
 }
+
+/**
+ * Our functions (extensions' left out), each with whether it pins search_path to pg_catalog first
+ * (spec/README.md); of one schema when `schema` is given.
+ */
+export async function functionPins(sql: Sql, schema?: string) {
+  return sql<{ schema: string; name: string; pinned: boolean }[]>`
+    select n.nspname as schema, p.proname as name,
+           exists (select 1 from unnest(p.proconfig) c where c like 'search_path=pg_catalog%') as pinned
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where ${sql.unsafe(OURS)} ${schema === undefined ? sql`` : sql`and n.nspname = ${schema}`}
+      and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid
+                        and d.deptype = 'e')
+    order by 1, 2`;
+}
+
+/** Our tables with an updated_at column, each with whether util.touch_updated_at is attached to it. */
+export async function updatedAtTouches(sql: Sql, schema?: string) {
+  return sql<{ schema: string; table: string; touched: boolean }[]>`
+    select n.nspname as schema, c.relname as table,
+           exists (select 1 from pg_trigger t where t.tgrelid = c.oid and not t.tgisinternal
+                     and t.tgfoid = 'util.touch_updated_at'::regproc) as touched
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    join pg_attribute a on a.attrelid = c.oid and a.attname = 'updated_at' and not a.attisdropped
+    where ${sql.unsafe(OURS)} and c.relkind in ('r', 'p')
+      ${schema === undefined ? sql`` : sql`and n.nspname = ${schema}`}
+    order by 1, 2`;
+}
