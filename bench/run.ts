@@ -117,7 +117,7 @@ async function main(): Promise<void> {
       }
       writeFileSync(csv, `${lines.join('\n')}\n`);
     }
-    const copyA = async () =>
+    const copyInto = (table: string, file: string) => async () =>
       execFileSync(
         'psql',
         [
@@ -125,12 +125,11 @@ async function main(): Promise<void> {
           '-v',
           'ON_ERROR_STOP=1',
           '-qc',
-          `\\copy matrices.points (series_id, ts, value) from '${csv}' with (format csv)`,
+          `\\copy ${table} (series_id, ts, value) from '${file}' with (format csv)`,
         ],
-        {
-          stdio: 'pipe',
-        },
+        { stdio: 'pipe' },
       );
+    const copyA = copyInto('matrices.points', csv);
     const a = await best(
       ROUNDS,
       async () => {
@@ -155,18 +154,6 @@ async function main(): Promise<void> {
     await sql`create table public.bench_pk (like matrices.points including indexes)`;
     await sql`create table public.bench_fk (like matrices.points including all)`;
     await sql`alter table public.bench_fk add foreign key (series_id) references matrices.series (id) on delete cascade`;
-    const copyInto = (table: string, file: string) => async () =>
-      execFileSync(
-        'psql',
-        [
-          url,
-          '-v',
-          'ON_ERROR_STOP=1',
-          '-qc',
-          `\\copy ${table} (series_id, ts, value) from '${file}' with (format csv)`,
-        ],
-        { stdio: 'pipe' },
-      );
     const context = async (table: string, file: string) => {
       const t = await best(
         ROUNDS,
