@@ -9,6 +9,7 @@ import {
   migrate,
   plan,
   type Step,
+  splitStatements,
   status,
   verify,
 } from '../src/migrate/index.js';
@@ -318,4 +319,197 @@ describe('one-off steps', () => {
     const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none`;
     expect(r?.none).toBe(true);
   });
+});
+
+describe('pack text the runner must read as PostgreSQL does', () => {
+  /** A folder holding only the given packs. */
+  const only = (packs: Record<string, string>) => {
+    const dir = tempDir('own-packs');
+    for (const [name, text] of Object.entries(packs)) writeFileSync(join(dir, name), text);
+    return dir;
+  };
+  const failure = async (db: TestDatabase, dir: string) => {
+    const err = await migrate(db.sql, { packsDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    return err as MigrationError;
+  };
+
+  it('a SQL-standard function body (BEGIN ATOMIC … END) is one statement, semicolons and CASE … END inside', async () => {
+    const db = await empty();
+    const dir = only({
+      '00_atomic.sql': [
+        'create table if not exists public.atomic_log (n int);',
+        'create or replace function public.atomic_two(n int) returns int',
+        'language sql',
+        'begin atomic',
+        '  insert into public.atomic_log values (n);',
+        '  select case when n > 0 then n * 2 else 0 end;',
+        'end;',
+        'select public.atomic_two(21);',
+      ].join('\n'),
+    });
+    expect((await migrate(db.sql, { packsDir: dir })).applied).toEqual(['00_atomic']);
+    expect(await db.sql`select n from public.atomic_log`).toEqual([{ n: 21 }]);
+    const [r] = await db.sql`select public.atomic_two(5) as v`;
+    expect(r?.v).toBe(10);
+  });
+
+  it('a statement after comments is placed on its own line, not on the comment above it', async () => {
+    const db = await empty();
+    const dir = only({
+      '00_c.sql': [
+        '-- header',
+        '-- more header',
+        '',
+        'select 1/0;',
+        '/* a /* nested */ trailing comment */',
+      ].join('\n'),
+    });
+    const err = await failure(db, dir);
+    expect({ statement: err.statement, line: err.line, sqlstate: err.sqlstate }).toEqual({
+      statement: 1,
+      line: 4,
+      sqlstate: '22012',
+    });
+  });
+
+  it('line and column count characters, with CRLF line endings, a BOM and text outside the BMP before the error', async () => {
+    const db = await empty();
+    const dir = only({
+      '00_crlf.sql': `\uFEFF-- pack 🚀 with CRLF\r\ncreate table if not exists public.crlf_t (id int);\r\nselect '🚀🚀', 'é',\r\n  '🚀', nope from public.crlf_t;\r\n`,
+    });
+    const err = await failure(db, dir);
+    expect({ statement: err.statement, line: err.line, column: err.column, sqlstate: err.sqlstate }).toEqual({
+      statement: 2,
+      line: 4,
+      column: 8,
+      sqlstate: '42703',
+    });
+    expect(err.snippet?.split('\n')).toEqual([
+      '2 | create table if not exists public.crlf_t (id int);',
+      "3 | select '🚀🚀', 'é',",
+      "4 |   '🚀', nope from public.crlf_t;",
+      '  |        ^',
+    ]);
+  });
+
+  it.each([
+    ['commit;', 'commit'],
+    ['begin;', 'begin'],
+    ['rollback;', 'rollback'],
+    ['END;', 'end'],
+    ['start transaction isolation level serializable;', 'start transaction'],
+  ])(
+    'a pack holding transaction control (%s) is refused before it runs, and leaves nothing',
+    async (stmt) => {
+      const db = await empty();
+      const dir = only({
+        '00_ok.sql': 'create table if not exists public.tc_ok (id int);',
+        '01_tc.sql': [
+          'create table if not exists public.tc_first (id int);',
+          stmt,
+          'create table if not exists public.tc_second (id int);',
+        ].join('\n'),
+      });
+      const err = await failure(db, dir);
+      expect({ pack: err.pack, statement: err.statement, line: err.line, sqlstate: err.sqlstate }).toEqual({
+        pack: '01_tc',
+        statement: 2,
+        line: 2,
+        sqlstate: undefined,
+      });
+      expect(err.message).toMatch(
+        /^01_tc\.sql statement 2, line 2: transaction control .* is not allowed in a pack/,
+      );
+      expect(err.results.map((r) => [r.name, r.outcome])).toEqual([
+        ['00_ok', 'applied'],
+        ['01_tc', 'failed'],
+      ]);
+      const [t] = await db.sql`
+      select to_regclass('public.tc_ok') is not null as ok,
+             to_regclass('public.tc_first') is null and to_regclass('public.tc_second') is null as gone`;
+      expect(t).toEqual({ ok: true, gone: true });
+    },
+  );
+
+  it('include / exclude naming no shipped pack are refused before anything runs (a typo applies nothing)', async () => {
+    const db = await empty();
+    await expect(migrate(db.sql, { include: ['setings'] })).rejects.toThrow(/include names no pack: setings/);
+    await expect(migrate(db.sql, { exclude: ['documents', 'nothing'] })).rejects.toThrow(
+      /exclude names no pack: nothing/,
+    );
+    await expect(plan(db.sql, { include: ['setings'] })).rejects.toThrow(/include names no pack: setings/);
+    const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none`;
+    expect(r?.none).toBe(true);
+  });
+});
+
+describe('a ledger written by another SDK version', () => {
+  it('a pack applied by a newer SDK is not reverted: migrate() refuses and changes nothing', async () => {
+    const db = await startTestDatabase(); // the migrated template
+    open.push(db);
+    const target = shipped[2]!;
+    await db.sql`update cryptopi_migrate.ledger set checksum = 'from-the-future', sdk_version = '99.0.0'
+                 where name = ${target}`;
+    const before = await ledger(db);
+    const err = await migrate(db.sql).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect((err as MigrationError).pack).toBe(target);
+    expect((err as MigrationError).message).toMatch(
+      new RegExp(`^${target}: applied by cryptopi-db 99\\.0\\.0, newer than this [0-9.]+`),
+    );
+    expect(await ledger(db)).toEqual(before);
+  });
+
+  it('a pack applied by an older SDK with other text is re-applied', async () => {
+    const db = await startTestDatabase();
+    open.push(db);
+    const target = shipped[2]!;
+    await db.sql`update cryptopi_migrate.ledger set checksum = 'from-the-past', sdk_version = '0.0.1'
+                 where name = ${target}`;
+    expect((await migrate(db.sql)).applied).toEqual([target]);
+  });
+});
+
+it('the ledger reads the same whatever transform and type parsers the host sql has', async () => {
+  const db = await startTestDatabase();
+  open.push(db);
+  const host = postgres(db.url, {
+    onnotice: () => {},
+    max: 1,
+    transform: postgres.camel,
+    types: {
+      // a host that keeps timestamps as text
+      date: { to: 1184, from: [1082, 1114, 1184], serialize: (x: unknown) => x, parse: (x: string) => x },
+    },
+  });
+  try {
+    const rows = await status(host);
+    expect(rows.map((s) => [s.name, s.state, s.appliedAt instanceof Date, s.sdkVersion])).toEqual(
+      shipped.map((n) => [n, 'applied', true, expect.any(String)]),
+    );
+    expect((await migrate(host)).applied).toEqual([]);
+  } finally {
+    await host.end({ timeout: 5 });
+  }
+});
+
+it('splitStatements keeps quoted, commented and parameter semicolons inside their statement', () => {
+  const pack = [
+    "select E'it\\'s; fine', 'a''b;';",
+    "select '$x$;' as s, $x$ ; ' $x$;",
+    '/* outer /* inner; */ still comment; */ select 1;',
+    'prepare p(int) as select $1;',
+    'create table "a;b" (x int);',
+    'select 2 -- the last statement needs no semicolon',
+    '/* a trailing /* nested */ comment */',
+  ].join('\n');
+  expect(splitStatements(pack).map((s) => [s.line, s.text])).toEqual([
+    [1, "select E'it\\'s; fine', 'a''b;';"],
+    [2, "select '$x$;' as s, $x$ ; ' $x$;"],
+    [3, 'select 1;'],
+    [4, 'prepare p(int) as select $1;'],
+    [5, 'create table "a;b" (x int);'],
+    [6, 'select 2 -- the last statement needs no semicolon\n/* a trailing /* nested */ comment */'],
+  ]);
 });

@@ -2,7 +2,7 @@
 import { MigrationError, type MigrationFailure, type PackResult } from '../core/errors.js';
 import { isPgError } from '../core/run.js';
 import type { Pack } from './packs.js';
-import { lineAt, type Statement } from './split.js';
+import { charsBetween, lineAt, offsetOfChar, type Statement } from './split.js';
 
 interface PgPosition {
   code?: string;
@@ -15,7 +15,8 @@ interface PgPosition {
 function offsetInStatement(stmt: Statement, e: PgPosition): number | undefined {
   if (e.position !== undefined && e.position !== '') {
     const p = Number(e.position);
-    if (Number.isInteger(p) && p > 0) return Math.min(p - 1, stmt.text.length);
+    // PostgreSQL counts characters; a JS string counts UTF-16 units (two for a character outside the BMP)
+    if (Number.isInteger(p) && p > 0) return offsetOfChar(stmt.text, p - 1);
   }
   // A runtime error inside a DO block: PostgreSQL names the body's line ("inline_code_block line 4").
   const m = e.where ? /inline_code_block line (\d+)/.exec(e.where) : null;
@@ -37,7 +38,7 @@ function offsetInStatement(stmt: Statement, e: PgPosition): number | undefined {
 
 /** Two lines of context, the failing line, and a caret under the column. */
 function snippet(text: string, line: number, column: number | undefined): string {
-  const lines = text.split('\n');
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, '').replace(/^\uFEFF/, ''));
   const from = Math.max(1, line - 2);
   const width = String(line).length;
   const out: string[] = [];
@@ -65,7 +66,12 @@ export function packFailure(
     const at = offsetInStatement(stmt, e);
     const abs = stmt.offset + (at ?? 0);
     line = lineAt(pack.text, abs);
-    if (at !== undefined) column = abs - (pack.text.lastIndexOf('\n', abs - 1) + 1) + 1;
+    // the column in characters, as an editor shows it
+    if (at !== undefined) {
+      let lineStart = pack.text.lastIndexOf('\n', abs - 1) + 1;
+      if (lineStart === 0 && pack.text.startsWith('\uFEFF')) lineStart = 1; // a byte-order mark is no column
+      column = charsBetween(pack.text, lineStart, abs) + 1;
+    }
     snip = snippet(pack.text, line, column);
   }
   const failure: MigrationFailure = {

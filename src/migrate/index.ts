@@ -7,7 +7,7 @@ import { inTransaction, type Logger, type Queryable } from '../core/queryable.js
 import { packFailure } from './failure.js';
 import { bootstrapLedger, type LedgerEntry, lock, readLedger, recordApplied } from './ledger.js';
 import { loadPacks, type Pack, type PackSelection, sdkVersion, sha256 } from './packs.js';
-import { splitStatements } from './split.js';
+import { splitStatements, transactionControl } from './split.js';
 import { type Step, steps as shippedSteps } from './steps.js';
 
 export { LEDGER_SCHEMA, MIGRATE_LOCK_KEY } from './ledger.js';
@@ -85,6 +85,36 @@ function units(options: MigrateOptions): Unit[] {
   return out;
 }
 
+/** `1.2.3-beta.4` as numbers and the pre-release (undefined for a release); undefined when not semver. */
+function semver(v: string): { core: number[]; pre: string | undefined } | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+.*)?$/.exec(v.trim());
+  return m ? { core: [Number(m[1]), Number(m[2]), Number(m[3])], pre: m[4] } : undefined;
+}
+
+/** True when version `a` is newer than `b` (semver; a pre-release is older than its release). */
+export function isNewer(a: string, b: string): boolean {
+  const x = semver(a);
+  const y = semver(b);
+  if (!x || !y) return false;
+  for (let i = 0; i < 3; i++) if (x.core[i] !== y.core[i]) return x.core[i]! > y.core[i]!;
+  if (x.pre === y.pre) return false;
+  if (x.pre === undefined) return true;
+  if (y.pre === undefined) return false;
+  const p = x.pre.split('.');
+  const q = y.pre.split('.');
+  for (let i = 0; i < Math.max(p.length, q.length); i++) {
+    const [u, w] = [p[i], q[i]];
+    if (u === w) continue;
+    if (u === undefined) return false;
+    if (w === undefined) return true;
+    const [nu, nw] = [/^\d+$/.test(u), /^\d+$/.test(w)];
+    if (nu && nw) return Number(u) > Number(w);
+    if (nu !== nw) return nw; // numeric identifiers sort before alphanumeric ones
+    return u > w;
+  }
+  return false;
+}
+
 /** pending / changed / applied, by the ledger. A step is never "changed": it ran once. */
 function stateOf(unit: Unit, entry: LedgerEntry | undefined): PackStatus['state'] {
   if (!entry) return 'pending';
@@ -95,6 +125,14 @@ function stateOf(unit: Unit, entry: LedgerEntry | undefined): PackStatus['state'
 async function applyPack(tx: Queryable, pack: Pack, results: PackResult[]): Promise<void> {
   await tx.unsafe('set local client_min_messages = warning');
   const statements = splitStatements(pack.text);
+  // refused before any statement runs: a COMMIT would end the runner's transaction (and its lock) half way
+  statements.forEach((stmt, i) => {
+    const command = transactionControl(stmt);
+    if (command !== undefined) {
+      const why = `transaction control (${command}) is not allowed in a pack: migrate() gives each pack its own transaction`;
+      throw packFailure(pack, stmt, i, new Error(why), results);
+    }
+  });
   for (let i = 0; i < statements.length; i++) {
     const stmt = statements[i]!;
     try {
@@ -147,6 +185,22 @@ export async function migrate(sql: Queryable, options: MigrateOptions = {}): Pro
         if (state === 'applied') {
           result.outcome = 'unchanged';
           return;
+        }
+        if (state === 'changed' && entry && isNewer(entry.sdkVersion, version)) {
+          // an instance still on this version must not revert what a newer SDK applied
+          throw new MigrationError(
+            `${unit.name}: applied by cryptopi-db ${entry.sdkVersion}, newer than this ${version}; ` +
+              'upgrade cryptopi-db here (applying this version would revert the pack)',
+            {
+              pack: unit.name,
+              statement: undefined,
+              line: undefined,
+              column: undefined,
+              sqlstate: undefined,
+              snippet: undefined,
+            },
+            results,
+          );
         }
         const reason = state === 'changed' ? 'changed' : 'new';
         options.onProgress?.({ phase: 'start', name: unit.name, kind: unit.kind, reason });

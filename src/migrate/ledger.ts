@@ -58,23 +58,44 @@ export async function bootstrapLedger(tx: Queryable): Promise<void> {
 }
 
 export async function ledgerExists(sql: Queryable): Promise<boolean> {
-  const [row] = await sql`select to_regclass(${`${LEDGER_SCHEMA}.ledger`}) is not null as "exists"`;
-  return row?.exists === true;
+  const [row] = await sql`select to_regclass(${`${LEDGER_SCHEMA}.ledger`}) is not null`.values();
+  return row?.[0] === true;
 }
 
-/** Every ledger row by name; empty when the ledger does not exist yet. */
+const KINDS = new Set(['pack', 'step']);
+
+/**
+ * Every ledger row by name; empty when the ledger does not exist yet. Read as text by position, so
+ * a host `sql` with its own `transform` or type parsers (dates kept as strings…) reads it the same.
+ */
 export async function readLedger(
   sql: Queryable,
   names?: readonly string[],
 ): Promise<Map<string, LedgerEntry>> {
   if (!(await ledgerExists(sql))) return new Map();
-  const rows = await sql<LedgerEntry[]>`
-    select name, kind, checksum, sdk_version as "sdkVersion", applied_at as "appliedAt",
-           duration_ms as "durationMs", applied_by as "appliedBy", apply_count as "applyCount"
+  const rows = await sql`
+    select name, kind, checksum, sdk_version,
+           to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           duration_ms::text, applied_by, apply_count::text
     from ${sql(LEDGER_SCHEMA)}.ledger
     ${names ? sql`where name = any(${sql.array(names as string[])})` : sql``}
-    order by name`;
-  return new Map(rows.map((r) => [r.name, r]));
+    order by name`.values();
+  const out = new Map<string, LedgerEntry>();
+  for (const r of rows as unknown as string[][]) {
+    const [name, kind, checksum, sdkVersion, appliedAt, durationMs, appliedBy, applyCount] = r;
+    if (name === undefined || !KINDS.has(kind ?? '')) continue;
+    out.set(name, {
+      name,
+      kind: kind as LedgerEntry['kind'],
+      checksum: checksum ?? '',
+      sdkVersion: sdkVersion ?? '',
+      appliedAt: new Date(appliedAt ?? Number.NaN),
+      durationMs: Number(durationMs),
+      appliedBy: appliedBy ?? '',
+      applyCount: Number(applyCount),
+    });
+  }
+  return out;
 }
 
 export async function recordApplied(

@@ -61,12 +61,29 @@ function matches(pack: string, names: readonly string[]): boolean {
   return names.some((n) => n === pack || n === bare || n === `${pack}.sql`);
 }
 
-/** Reads the packs of a folder in numeric order (then by name), filtered by `include` / `exclude`. */
+/**
+ * Reads the packs of a folder in numeric order (then by name), filtered by `include` / `exclude`.
+ * @throws Error when `include` or `exclude` names a pack the folder does not hold (a typo would
+ * otherwise select nothing, or exclude nothing, silently)
+ */
 export function loadPacks(dir: string = defaultPacksDir(), selection: PackSelection = {}): Pack[] {
+  const files = readdirSync(dir)
+    .map((file) => ({ file, m: PACK_FILE.exec(file) }))
+    .filter((f): f is { file: string; m: RegExpExecArray } => f.m !== null);
+  const names = files.map((f) => f.file.slice(0, -4));
+  for (const [option, list] of [
+    ['include', selection.include],
+    ['exclude', selection.exclude],
+  ] as const) {
+    const unknown = (list ?? []).filter((n) => !names.some((pack) => matches(pack, [n])));
+    if (unknown.length > 0) {
+      throw new Error(
+        `cryptopi-db: ${option} names no pack: ${unknown.join(', ')} (packs: ${names.sort().join(', ')})`,
+      );
+    }
+  }
   const packs: Pack[] = [];
-  for (const file of readdirSync(dir)) {
-    const m = PACK_FILE.exec(file);
-    if (!m) continue;
+  for (const { file, m } of files) {
     const name = file.slice(0, -4);
     if (selection.include && !matches(name, selection.include)) continue;
     if (selection.exclude && matches(name, selection.exclude)) continue;
