@@ -112,6 +112,19 @@ describe('cryptopi-db CLI', () => {
     expect(text).not.toContain('==== 01_extensions.sql');
   });
 
+  it('a selection naming no pack, or a packs folder that does not exist, is a usage error (exit 2)', () => {
+    const url = 'postgres://postgres@127.0.0.1:1/none'; // never reached
+    const typo = cli(['migrate', '--url', url, '--include', 'setings']);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toMatch(/^cryptopi-db: include names no pack: setings \(packs: 00_schemas, /);
+    const out = tempDir('ddl-typo');
+    expect(cli(['export-ddl', '--out', out, '--exclude', 'nothing']).code).toBe(2);
+    expect(readdirSync(out)).toEqual([]);
+    const missing = cli(['plan', '--url', url, '--packs-dir', join(out, 'nope')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('--packs-dir');
+  });
+
   const hasPsql = spawnSync('psql', ['--version']).status === 0;
   it.skipIf(!hasPsql)(
     'export-ddl --single-file applied with psql gives the same database as migrate()',
@@ -136,6 +149,29 @@ describe('cryptopi-db CLI', () => {
       );
       const hashes = async (sql: TestDatabase['sql']) => tableHashes(sql, { ignoreTimes: true });
       expect(await hashes(viaPsql.sql)).toEqual(await hashes(viaMigrate.sql));
+    },
+  );
+
+  it.skipIf(!hasPsql)(
+    'export-ddl --single-file keeps packs apart: a pack without a final semicolon, or with a BOM, is not merged with the next',
+    async () => {
+      const db = await empty();
+      const dir = tempDir('cli-own');
+      writeFileSync(
+        join(dir, '00_a.sql'),
+        '\uFEFFcreate table if not exists public.exp_a (id int)\n-- no semicolon',
+      );
+      writeFileSync(join(dir, '01_b.sql'), 'create table if not exists public.exp_b (id int);\n');
+      const out = tempDir('cli-own-out');
+      expect(cli(['export-ddl', '--out', out, '--single-file', '--packs-dir', dir]).code).toBe(0);
+      const file = join(out, 'cryptopi-db.sql');
+      expect(readFileSync(file, 'utf8')).not.toContain('\uFEFF');
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, db.url], {
+        stdio: 'pipe',
+      });
+      const [t] = await db.sql`
+        select to_regclass('public.exp_a') is not null as a, to_regclass('public.exp_b') is not null as b`;
+      expect(t).toEqual({ a: true, b: true });
     },
   );
 

@@ -18,6 +18,7 @@ import {
   type PackStatus,
   plan,
   sdkVersion,
+  splitStatements,
   status,
   verify,
 } from '../migrate/index.js';
@@ -91,6 +92,18 @@ function progress(io: CliIo): (e: MigrationProgress) => void {
   };
 }
 
+/**
+ * A pack's text as one part of a longer file: no byte-order mark (psql would read it as text), and a
+ * final statement without its `;` gets one, so it is not merged with the next pack's first.
+ */
+function standalone(text: string): string {
+  const body = text.replace(/^\uFEFF/, '').trimEnd();
+  const last = splitStatements(body).at(-1);
+  if (!last || last.text.endsWith(';')) return body;
+  // the statement may end in a line comment: the semicolon goes on a line of its own
+  return `${body}\n;`;
+}
+
 /** Writes the packs as files, or concatenated into one file for psql; returns the paths written. */
 export function exportDdl(
   out: string,
@@ -106,7 +119,7 @@ export function exportDdl(
       '',
     ].join('\n');
     const body = packs
-      .map((p) => `-- ==== ${p.name}.sql (sha256 ${p.checksum}) ====\n${p.text.trimEnd()}\n`)
+      .map((p) => `-- ==== ${p.name}.sql (sha256 ${p.checksum}) ====\n${standalone(p.text)}\n`)
       .join('\n');
     const file = join(out, 'cryptopi-db.sql');
     writeFileSync(file, `${header}\n${body}`);
@@ -162,6 +175,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       exclude: list(values.exclude as string | undefined),
       packsDir: values['packs-dir'] ? resolve(values['packs-dir'] as string) : undefined,
     };
+    // the selection and the packs folder are checked before anything is written or connected
+    try {
+      loadPacks(selection.packsDir, selection);
+    } catch (e) {
+      const why = e instanceof Error ? e.message.replace(/^cryptopi-db: /, '') : String(e);
+      throw new UsageError(
+        (e as { code?: string }).code === 'ENOENT'
+          ? `--packs-dir: no such folder: ${selection.packsDir}`
+          : why,
+      );
+    }
     if (command === 'export-ddl') {
       if (!values.out) throw new UsageError('export-ddl needs --out DIR');
       const files = exportDdl(resolve(values.out as string), {
