@@ -4,7 +4,7 @@
  */
 import postgres from 'postgres';
 import { ValidationError } from './core/errors.js';
-import { inTransaction, type Logger, type Queryable, type Sql } from './core/queryable.js';
+import { inTransaction, type Logger, noticesTo, type Queryable, type Sql } from './core/queryable.js';
 import * as documents from './documents/index.js';
 import * as ingest from './ingest/index.js';
 import * as market from './market/index.js';
@@ -164,7 +164,7 @@ export function createClient(
   const logger = options.logger;
   const sql: Sql = owned
     ? postgres(connection.url, {
-        onnotice: (n) => logger?.debug?.(`postgres notice: ${n.message}`, { code: n.code }),
+        onnotice: noticesTo(logger),
         ...options.postgres,
       })
     : connection.sql;

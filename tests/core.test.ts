@@ -76,6 +76,43 @@ describe('PostgreSQL errors map to the SDK classes, keeping the facts and the ca
   });
 });
 
+describe('errors carry facts, not data', () => {
+  it('a data exception names what is wrong, not the value that was sent', async () => {
+    const secret = 'tok_live_51secret';
+    for (const [query, sqlstate] of [
+      [db.sql`select ${secret}::uuid`, '22P02'],
+      [db.sql`select ${'9999999999999'}::int`, '22003'],
+      [db.sql`select ${`${secret}T`}::text::timestamptz`, '22007'],
+    ] as const) {
+      const e = await refusal(run('t', query));
+      expect(e).toBeInstanceOf(ValidationError);
+      expect((e as ValidationError).sqlstate).toBe(sqlstate);
+      expect((e as Error).message).not.toMatch(/tok_live|9999999999999/);
+      expect(JSON.stringify((e as ValidationError).issues)).not.toMatch(/tok_live|9999999999999/);
+      expect((e as Error).cause).toMatchObject({ name: 'PostgresError', code: sqlstate });
+    }
+    const e = await refusal(run('t', db.sql`select ${secret}::uuid`));
+    expect((e as Error).message).toBe('t: invalid input: invalid input syntax for type uuid');
+  });
+
+  it('every mapped PostgreSQL error keeps its SQLSTATE, detail and constraint', async () => {
+    const fk = await refusal(run('t', db.sql`insert into public.child values (2, 998)`));
+    expect(fk).toMatchObject({
+      sqlstate: '23503',
+      constraint: 'child_parent_id_fkey',
+      detail: 'Key (parent_id)=(998) is not present in table "parent".',
+    });
+    const nf = await refusal(
+      run('t', db.sql`do $$ begin raise exception 'gone' using errcode = 'P0002', detail = 'd1'; end $$`),
+    );
+    expect(nf).toMatchObject({ sqlstate: 'P0002', detail: 'd1' });
+    const auth = await refusal(
+      run('t', db.sql`do $$ begin raise exception 'no' using errcode = '42501', detail = 'd2'; end $$`),
+    );
+    expect(auth).toMatchObject({ sqlstate: '42501', detail: 'd2' });
+  });
+});
+
 describe('inputs and rows', () => {
   const Input = z.strictObject({ label: z.string().min(1), amount: z.int().positive() });
   it('parseInput lists every issue with its path', () => {
@@ -147,6 +184,19 @@ describe('client', () => {
       expect(log).not.toHaveBeenCalled();
     } finally {
       log.mockRestore();
+      await client.close();
+    }
+  });
+
+  it('routes PostgreSQL warnings to logger.warn (notices to debug)', async () => {
+    const debug = vi.fn();
+    const warn = vi.fn();
+    const client = createClient({ url: db.url }, { logger: { debug, warn } });
+    try {
+      await client.sql`do $$ begin raise warning 'careful'; end $$`;
+      expect(warn).toHaveBeenCalledWith('postgres warning: careful', { code: '01000' });
+      expect(debug).not.toHaveBeenCalled();
+    } finally {
       await client.close();
     }
   });

@@ -36,6 +36,8 @@ export class ValidationError extends CryptopiError {
   readonly issues: Issue[];
   readonly sqlstate: string | undefined;
   readonly constraint: string | undefined;
+  /** PostgreSQL's detail, when the database refused (it may name key values: not part of the message). */
+  readonly detail: string | undefined;
   constructor(operation: string, issues: Issue[], options?: { cause?: unknown; facts?: PgFacts }) {
     const first = issues[0];
     const where = first && first.path.length > 0 ? `${first.path.join('.')}: ` : '';
@@ -49,6 +51,7 @@ export class ValidationError extends CryptopiError {
     this.issues = issues;
     this.sqlstate = options?.facts?.sqlstate;
     this.constraint = options?.facts?.constraint;
+    this.detail = options?.facts?.detail;
   }
 }
 
@@ -56,10 +59,17 @@ export class ValidationError extends CryptopiError {
 export class NotFoundError extends CryptopiError {
   readonly operation: string;
   readonly key: string;
-  constructor(operation: string, key: string, options?: { cause?: unknown }) {
+  /** Set when PostgreSQL raised it (P0002). */
+  readonly sqlstate: string | undefined;
+  readonly detail: string | undefined;
+  readonly constraint: string | undefined;
+  constructor(operation: string, key: string, options?: { cause?: unknown; facts?: PgFacts }) {
     super('not_found', `${operation}: not found: ${key}`, options);
     this.operation = operation;
     this.key = key;
+    this.sqlstate = options?.facts?.sqlstate;
+    this.detail = options?.facts?.detail;
+    this.constraint = options?.facts?.constraint;
   }
 }
 
@@ -122,10 +132,17 @@ export type AuthReason = 'unknown' | 'expired' | 'revoked' | 'forbidden';
 export class AuthError extends CryptopiError {
   readonly operation: string;
   readonly reason: AuthReason;
-  constructor(operation: string, reason: AuthReason, options?: { cause?: unknown }) {
+  /** Set when PostgreSQL raised it (28000, 28P01, 42501). */
+  readonly sqlstate: string | undefined;
+  readonly detail: string | undefined;
+  readonly constraint: string | undefined;
+  constructor(operation: string, reason: AuthReason, options?: { cause?: unknown; facts?: PgFacts }) {
     super('auth', `${operation}: ${reason}`, options);
     this.operation = operation;
     this.reason = reason;
+    this.sqlstate = options?.facts?.sqlstate;
+    this.detail = options?.facts?.detail;
+    this.constraint = options?.facts?.constraint;
   }
 }
 

@@ -29,3 +29,13 @@ export async function inTransaction<T>(sql: Queryable, fn: (tx: Queryable) => Pr
 export function canListen(sql: Queryable): sql is Sql {
   return typeof (sql as Partial<postgres.Sql>).listen === 'function';
 }
+
+/** A postgres.js `onnotice` that sends warnings to `logger.warn` and other notices to `logger.debug`. */
+export function noticesTo(
+  logger: Logger | undefined,
+): (notice: { severity?: string; message?: string; code?: string }) => void {
+  return (n) => {
+    if (n.severity === 'WARNING') logger?.warn?.(`postgres warning: ${n.message}`, { code: n.code });
+    else logger?.debug?.(`postgres notice: ${n.message}`, { code: n.code });
+  };
+}

@@ -23,6 +23,7 @@ interface PgErrorLike {
   table_name?: string;
   column_name?: string;
   schema_name?: string;
+  routine?: string;
 }
 
 /** True for an error PostgreSQL raised (postgres.js `PostgresError`). */
@@ -67,6 +68,16 @@ function facts(e: PgErrorLike): PgFacts {
 }
 
 /**
+ * A data exception's message without the value PostgreSQL quotes (`invalid input syntax for type
+ * uuid: "…"`, `value "…" is out of range`): it is the caller's data (a token, a secret), not a fact.
+ * A message our own functions raise (RAISE … USING errcode) is written to be shown and is kept.
+ */
+function withoutValue(e: PgErrorLike): string {
+  if (e.routine === 'exec_stmt_raise') return e.message;
+  return e.message.replace(/^value ".*" is out of range/s, 'value is out of range').replace(/: ".*"$/s, '');
+}
+
+/**
  * Maps a PostgreSQL error to the SDK's classes; anything unmapped is returned untouched.
  * One table for the whole SDK: callers branch on the class, the SQLSTATE stays on the error.
  */
@@ -91,7 +102,7 @@ export function mapPgError(operation: string, e: unknown): unknown {
       );
     case '40001':
     case '40P01':
-      return new ConflictError(operation, { sqlstate: code, table }, { cause: e });
+      return new ConflictError(operation, { sqlstate: code, table, detail: e.detail }, { cause: e });
     case '23503': {
       const cols = keyColumns(e.detail);
       const still = e.detail?.includes('still referenced');
@@ -113,16 +124,19 @@ export function mapPgError(operation: string, e: unknown): unknown {
         { cause: e, facts: f },
       );
     case 'P0002':
-      return new NotFoundError(operation, e.message, { cause: e });
+      return new NotFoundError(operation, e.message, { cause: e, facts: f });
     case '28000':
     case '28P01':
-      return new AuthError(operation, 'unknown', { cause: e });
+      return new AuthError(operation, 'unknown', { cause: e, facts: f });
     case '42501':
-      return new AuthError(operation, 'forbidden', { cause: e });
+      return new AuthError(operation, 'forbidden', { cause: e, facts: f });
     default:
       // class 22 (data exception): a bad value reached the database (e.g. our functions' errcode 22023)
       if (code.startsWith('22')) {
-        return new ValidationError(operation, [{ path: [], message: e.message }], { cause: e, facts: f });
+        return new ValidationError(operation, [{ path: [], message: withoutValue(e) }], {
+          cause: e,
+          facts: f,
+        });
       }
       return e;
   }

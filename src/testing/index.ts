@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { type Client, createClient } from '../client.js';
-import type { Logger, Sql } from '../core/queryable.js';
+import { type Logger, noticesTo, type Sql } from '../core/queryable.js';
 import { type MigrateOptions, migrate } from '../migrate/index.js';
 
 export type TestProvider = 'embedded' | 'container' | 'url';
@@ -312,7 +312,7 @@ export async function startTestDatabase(options: TestDatabaseOptions = {}): Prom
     const name = await createDatabase(adminUrl, { template: useTemplate ? templateFromEnv : undefined });
     const url = withDatabase(adminUrl, name);
     const logger = options.logger;
-    const sql = postgres(url, { onnotice: (n) => logger?.debug?.(`postgres notice: ${n.message}`), max: 4 });
+    const sql = postgres(url, { onnotice: noticesTo(logger), max: 4 });
     const client = createClient({ sql }, { logger, migrations: options.migrations });
     try {
       if (!useTemplate && options.migrate !== false) await migrate(sql, { ...options.migrations, logger });
