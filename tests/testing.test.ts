@@ -19,6 +19,20 @@ it('the embedded provider starts a server, migrates a database, and close() drop
   await after.end();
 });
 
+it('close() that cannot drop the database still stops the embedded server, rejects, and a second close() says the same', async () => {
+  const db = await startTestDatabase({ provider: 'embedded', migrate: false });
+  const url = db.url;
+  // a template database cannot be dropped: the drop inside close() fails
+  await db.sql`alter database ${db.sql(db.name)} is_template true`;
+  const first = db.close();
+  const second = db.close();
+  await expect(first).rejects.toThrow(/cannot drop a template database/);
+  await expect(second).rejects.toThrow(/cannot drop a template database/);
+  const after = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  await expect(after`select 1`).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  await after.end();
+});
+
 it('the url provider creates a database on that server and close() drops it', async () => {
   const adminUrl = process.env[TEMPLATE_ENV.adminUrl];
   expect(adminUrl).toBeDefined(); // handed over by the global setup

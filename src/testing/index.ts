@@ -317,22 +317,28 @@ export async function startTestDatabase(options: TestDatabaseOptions = {}): Prom
     try {
       if (!useTemplate && options.migrate !== false) await migrate(sql, { ...options.migrations, logger });
     } catch (e) {
-      await sql.end({ timeout: 5 });
-      await dropDatabase(adminUrl, name);
+      await sql.end({ timeout: 5 }).catch(() => {});
+      await dropDatabase(adminUrl, name).catch(() => {}); // the migration's error is the one to report
       throw e;
     }
-    let closed = false;
+    // one close for every caller (they all wait for the same drop); the server is released even
+    // when the drop fails, so no PostgreSQL outlives the run
+    let closing: Promise<void> | undefined;
     return {
       url,
       sql,
       client,
       name,
-      close: async () => {
-        if (closed) return;
-        closed = true;
-        await sql.end({ timeout: 5 });
-        await dropDatabase(adminUrl, name);
-        await release();
+      close: () => {
+        closing ??= (async () => {
+          try {
+            await sql.end({ timeout: 5 });
+            await dropDatabase(adminUrl, name);
+          } finally {
+            await release();
+          }
+        })();
+        return closing;
       },
     };
   } catch (e) {
