@@ -1,7 +1,7 @@
 // The npm tarball as a user gets it: publint and are-the-types-wrong pass, and a fresh project that
 // installs it can import (ESM) and require (CJS) it, create a client and migrate the test database.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -101,4 +101,40 @@ const { upsertWindow } = require('cryptopi-db/settings');
   expect(version.trim()).toMatch(/^\d+\.\d+\.\d+/);
   const [ddl] = readdirSync(join(app, 'node_modules/cryptopi-db/ddl')).sort();
   expect(ddl).toBe('00_schemas.sql');
+}, 300_000);
+
+it('required (CJS) from a symlinked, renamed install (pnpm / npm link layout), it finds its packs and migrates', async () => {
+  const app = join(work, 'app-linked');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app2', version: '1.0.0', private: true }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--silent', tarball], app);
+  const store = join(app, 'node_modules/.store/cryptopi-db@0.1.0/node_modules');
+  mkdirSync(store, { recursive: true });
+  renameSync(join(app, 'node_modules/cryptopi-db'), join(store, 'sdk-under-another-name'));
+  symlinkSync(join(store, 'sdk-under-another-name'), join(app, 'node_modules/cryptopi-db'), 'dir');
+  const own = await startTestDatabase({ migrate: false });
+  try {
+    writeFileSync(
+      join(app, 'cjs.cjs'),
+      `const { createClient } = require('cryptopi-db');
+(async () => {
+  const db = createClient({ url: process.env.URL });
+  const report = await db.migrate();
+  const status = await db.verify();
+  console.log(JSON.stringify({ applied: report.applied, verified: status.length }));
+  await db.close();
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+    );
+    for (const flags of [[], ['--preserve-symlinks']]) {
+      const out = JSON.parse(run(process.execPath, [...flags, 'cjs.cjs'], app, { URL: own.url }));
+      expect(out).toEqual(
+        flags.length === 0
+          ? { applied: shipped, verified: shipped.length }
+          : { applied: [], verified: shipped.length },
+      );
+    }
+  } finally {
+    await own.close();
+  }
 }, 300_000);
