@@ -373,6 +373,27 @@ describe('pack text the runner must read as PostgreSQL does', () => {
     });
   });
 
+  it('a DO block under a comment that raises at run time is placed on the body line that raised', async () => {
+    const db = await empty();
+    const dir = only({
+      '00_do.sql': [
+        'select 1;',
+        '-- a backfill, explained',
+        'do $$',
+        'begin',
+        "  raise exception 'boom' using errcode = '22012';",
+        'end;',
+        '$$;',
+      ].join('\n'),
+    });
+    const err = await failure(db, dir);
+    expect({ statement: err.statement, line: err.line, column: err.column }).toEqual({
+      statement: 2,
+      line: 5,
+      column: 3,
+    });
+  });
+
   it('line and column count characters, with CRLF line endings, a BOM and text outside the BMP before the error', async () => {
     const db = await empty();
     const dir = only({
