@@ -112,6 +112,24 @@ describe('cryptopi-db CLI', () => {
     expect(text).not.toContain('==== 01_extensions.sql');
   });
 
+  it('an option that does not apply to the command is a usage error, not silently ignored', () => {
+    const url = 'postgres://postgres@127.0.0.1:1/none'; // never reached
+    expect(cli(['migrate', '--url', url, '--port', '5433'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--port applies to dev only'),
+    });
+    expect(cli(['status', '--url', url, '--out', 'x'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--out applies to export-ddl only'),
+    });
+    const out = tempDir('ddl-url');
+    expect(cli(['export-ddl', '--out', out, '--url', url])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--url applies to migrate, status, plan, verify only'),
+    });
+    expect(readdirSync(out)).toEqual([]);
+  });
+
   it('a selection naming no pack, or a packs folder that does not exist, is a usage error (exit 2)', () => {
     const url = 'postgres://postgres@127.0.0.1:1/none'; // never reached
     const typo = cli(['migrate', '--url', url, '--include', 'setings']);

@@ -57,6 +57,17 @@ Options:
 
 class UsageError extends Error {}
 
+const COMMANDS = ['migrate', 'status', 'plan', 'verify', 'export-ddl', 'dev'];
+const DATABASE_COMMANDS = ['migrate', 'status', 'plan', 'verify'];
+/** Options that only some commands read (the selection options apply to every command). */
+const ONLY_FOR: Record<string, string[]> = {
+  url: DATABASE_COMMANDS,
+  out: ['export-ddl'],
+  'single-file': ['export-ddl'],
+  dir: ['dev'],
+  port: ['dev'],
+};
+
 function list(v: string | undefined): string[] | undefined {
   return v === undefined
     ? undefined
@@ -170,6 +181,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return command === undefined && !values.help ? 2 : 0;
     }
     if (positionals.length > 1) throw new UsageError(`unexpected argument: ${positionals[1]}`);
+    if (!COMMANDS.includes(command)) throw new UsageError(`unknown command: ${command}`);
+    // an option the command does not read is refused: `migrate --port 5433` must not quietly use another server
+    for (const [option, commands] of Object.entries(ONLY_FOR)) {
+      if (values[option] !== undefined && !commands.includes(command))
+        throw new UsageError(`--${option} applies to ${commands.join(', ')} only`);
+    }
     const selection: MigrateOptions = {
       include: list(values.include as string | undefined),
       exclude: list(values.exclude as string | undefined),
@@ -196,8 +213,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     if (command === 'dev') return await dev(values, selection, io);
-    if (!['migrate', 'status', 'plan', 'verify'].includes(command))
-      throw new UsageError(`unknown command: ${command}`);
     const url = (values.url as string | undefined) ?? env.DATABASE_URL;
     if (!url) throw new UsageError(`${command} needs --url or DATABASE_URL`);
     return await withSql(url, async (sql) => {
