@@ -122,6 +122,27 @@ describe('migrate', () => {
     }
   });
 
+  it('concurrent migrate() calls with different selections apply each pack once', async () => {
+    const db = await empty();
+    const selections = [
+      { include: shipped.slice(0, 3) },
+      {},
+      { exclude: ['documents'] },
+      { include: shipped.slice(0, 5) },
+      {},
+    ];
+    const conns = selections.map(() => postgres(db.url, { max: 1, onnotice: () => {} }));
+    try {
+      const reports = await Promise.all(conns.map((c, i) => migrate(c, selections[i])));
+      expect(reports.flatMap((r) => r.applied).sort()).toEqual([...shipped].sort());
+      // each pack once, as new (a process that excludes documents may apply a later pack before it)
+      const rows = await history(db);
+      expect(rows.map((h) => [h.name, h.reason]).sort()).toEqual(shipped.map((n) => [n, 'new']));
+    } finally {
+      await Promise.all(conns.map((c) => c.end()));
+    }
+  });
+
   it('plan() on a fresh database lists every pack and executes nothing', async () => {
     const db = await empty();
     expect((await plan(db.sql)).map((s) => [s.name, s.state])).toEqual(shipped.map((n) => [n, 'pending']));
