@@ -689,3 +689,31 @@ it('works on a host pool that does not fetch array types (fetch_types: false)', 
     await raw.end();
   }
 });
+
+it('numeric columns come back exact even when the host pool parses numeric as a float', async () => {
+  // a host whose postgres.js parses numeric (oid 1700) with parseFloat: the SDK reads text, not floats
+  const lossy = postgres(db.url, {
+    max: 2,
+    onnotice: () => {},
+    types: { numeric: { to: 1700, from: [1700], serialize: String, parse: Number.parseFloat } },
+  });
+  try {
+    const acc = await newAccount();
+    const big = '12345678901234567.123456789';
+    await recordMoves(lossy, acc.id, [{ ...deposit(big, 1), price: '0.10000000000000000001' }]);
+    expect((await listMoves(lossy, acc.id)).map((m) => [m.amount, m.delta, m.price])).toEqual([
+      [big, big, '0.10000000000000000001'],
+    ]);
+    expect(
+      (await takeSnapshot(lossy, acc.id, { takenAt: at(2), balances: [{ asset: 'BTC', balance: big }] })).map(
+        (s) => s.balance,
+      ),
+    ).toEqual([big]);
+    await recordMoves(lossy, acc.id, [deposit('0.000000000000000001', 3)]);
+    expect((await balances(lossy, acc.id)).map((b) => [b.balance, b.snapshotBalance])).toEqual([
+      ['12345678901234567.123456789000000001', big],
+    ]);
+  } finally {
+    await lossy.end();
+  }
+});

@@ -30,7 +30,8 @@ const ACCOUNT_COLUMNS = (sql: Queryable) => sql`
   allow_negative as "allowNegative", ledger_version as "ledgerVersion", created_at as "createdAt", updated_at as "updatedAt"
 `;
 const SNAPSHOT_COLUMNS = (sql: Queryable) => sql`
-  id, account_id as "accountId", asset, balance, taken_at as "takenAt", source, created_at as "createdAt"
+  id, account_id as "accountId", asset, balance::text as balance, taken_at as "takenAt", source,
+  created_at as "createdAt"
 `;
 
 const AccountId = z.strictObject({ accountId: uuid });
@@ -232,7 +233,8 @@ export async function listMoves(
   const rows = await run(
     op,
     sql`
-      select id, account_id as "accountId", kind, asset, amount, delta, price, occurred_at as "occurredAt",
+      select id, account_id as "accountId", kind, asset, amount::text as amount, delta::text as delta,
+             price::text as price, occurred_at as "occurredAt",
              external_id as "externalId", idempotency_key as "idempotencyKey", created_at as "createdAt"
       from wallet.moves
       where account_id = ${args.accountId}
@@ -307,7 +309,8 @@ export async function balances(sql: Queryable, accountId: string): Promise<Balan
   const rows = await run(
     op,
     sql`
-      select account_id as "accountId", asset, balance, snapshot_balance as "snapshotBalance",
+      select account_id as "accountId", asset, balance::text as balance,
+             snapshot_balance::text as "snapshotBalance",
              snapshot_at as "snapshotAt", moves_after as "movesAfter", last_move_at as "lastMoveAt"
       from wallet.v_balances
       where account_id = ${args.accountId}
