@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import postgres from 'postgres';
 import { expect, it } from 'vitest';
 import { loadPacks } from '../src/migrate/index.js';
-import { startTestDatabase, TEMPLATE_ENV } from '../src/testing/index.js';
+import { startEmbeddedServer, startTestDatabase, TEMPLATE_ENV } from '../src/testing/index.js';
+import { tempDir } from './helpers/tmp.js';
 
 const shipped = loadPacks().map((p) => p.name);
 const ledgerNames = async (sql: postgres.Sql) =>
@@ -31,6 +33,26 @@ it('close() that cannot drop the database still stops the embedded server, rejec
   const after = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
   await expect(after`select 1`).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   await after.end();
+});
+
+it('an embedded server that cannot start says so and leaves no data folder behind', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as { port: number }).port;
+  // a temporary folder of this test's own (os.tmpdir() reads TMPDIR), so other servers do not count
+  const tmp = tempDir('tmpdir');
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    await expect(startEmbeddedServer({ port })).rejects.toThrow(
+      `cryptopi-db/testing: the embedded PostgreSQL did not start on port ${port}`,
+    );
+    expect(readdirSync(tmp)).toEqual([]);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    taken.close();
+  }
 });
 
 it('the url provider creates a database on that server and close() drops it', async () => {

