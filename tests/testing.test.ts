@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import postgres from 'postgres';
 import { expect, it } from 'vitest';
@@ -41,11 +41,12 @@ it('an embedded server that cannot start says so and leaves no data folder behin
   const port = (taken.address() as { port: number }).port;
   // a temporary folder of this test's own (os.tmpdir() reads TMPDIR), so other servers do not count
   const tmp = tempDir('tmpdir');
+  chmodSync(tmp, 0o777); // run as root, the server runs as another user that must reach its folder
   const saved = process.env.TMPDIR;
   process.env.TMPDIR = tmp;
   try {
     await expect(startEmbeddedServer({ port })).rejects.toThrow(
-      `cryptopi-db/testing: the embedded PostgreSQL did not start on port ${port}`,
+      `cryptopi-db/testing: the embedded PostgreSQL did not start on port ${port} (is the port taken?`,
     );
     expect(readdirSync(tmp)).toEqual([]);
   } finally {
