@@ -91,3 +91,8 @@ export function packFailure(
   const head = `${pack.name}.sql${where ? ` ${where}` : ''}: ${e.code ? `${e.code} ` : ''}${e.message}`;
   return new MigrationError(snip ? `${head}\n${snip}` : head, failure, results, { cause });
 }
+
+/** What a MigrationError names when a whole pack or step failed, with no statement to point at. */
+export function unitFailure(pack: string, sqlstate?: string): MigrationFailure {
+  return { pack, statement: undefined, line: undefined, column: undefined, sqlstate, snippet: undefined };
+}

@@ -4,7 +4,7 @@
  */
 import { MigrationError, type PackResult } from '../core/errors.js';
 import { inTransaction, type Logger, type Queryable } from '../core/queryable.js';
-import { packFailure } from './failure.js';
+import { packFailure, unitFailure } from './failure.js';
 import { bootstrapLedger, type LedgerEntry, lock, readLedger, recordApplied } from './ledger.js';
 import { loadPacks, type Pack, type PackSelection, sdkVersion, sha256 } from './packs.js';
 import { splitStatements, transactionControl } from './split.js';
@@ -191,14 +191,7 @@ export async function migrate(sql: Queryable, options: MigrateOptions = {}): Pro
           throw new MigrationError(
             `${unit.name}: applied by cryptopi-db ${entry.sdkVersion}, newer than this ${version}; ` +
               'upgrade cryptopi-db here (applying this version would revert the pack)',
-            {
-              pack: unit.name,
-              statement: undefined,
-              line: undefined,
-              column: undefined,
-              sqlstate: undefined,
-              snippet: undefined,
-            },
+            unitFailure(unit.name),
             results,
           );
         }
@@ -213,14 +206,7 @@ export async function migrate(sql: Queryable, options: MigrateOptions = {}): Pro
             const m = e instanceof Error ? e.message : String(e);
             throw new MigrationError(
               `step ${unit.name}: ${m}`,
-              {
-                pack: unit.name,
-                statement: undefined,
-                line: undefined,
-                column: undefined,
-                sqlstate: (e as { code?: string }).code,
-                snippet: undefined,
-              },
+              unitFailure(unit.name, (e as { code?: string }).code),
               results,
               { cause: e },
             );
@@ -327,14 +313,7 @@ export async function verify(
       }));
     throw new MigrationError(
       `verify: the database does not match the shipped DDL: ${list}`,
-      {
-        pack: first.name,
-        statement: undefined,
-        line: undefined,
-        column: undefined,
-        sqlstate: undefined,
-        snippet: undefined,
-      },
+      unitFailure(first.name),
       results,
     );
   }
