@@ -34,3 +34,16 @@ create or replace function util.ms_to_ts(p_ms bigint) returns timestamptz
 language sql immutable strict parallel safe
 set search_path = pg_catalog
 as $$ select timestamptz 'epoch' + p_ms * interval '1 millisecond' $$;
+
+-- Adds a named constraint to an existing table unless it is there: `create table if not exists`
+-- never adds one to a table an earlier pack created, so later packs guard each addition with this.
+create or replace procedure util.ensure_constraint(p_table regclass, p_name text, p_definition text)
+language plpgsql
+set search_path = pg_catalog
+as $$
+begin
+  if not exists (select 1 from pg_constraint where conrelid = p_table and conname = p_name) then
+    execute format('alter table %s add constraint %I %s', p_table, p_name, p_definition);
+  end if;
+end;
+$$;

@@ -20,15 +20,8 @@ alter table settings.windows add column if not exists created_at timestamptz not
 
 -- A window's duration is read back as a JS number: beyond 2^53 - 1 ms it could not be (every read of
 -- the table would fail), so the table refuses it. Guarded: `create table if not exists` never adds it.
-do $$
-begin
-  if not exists (select 1 from pg_catalog.pg_constraint
-                 where conrelid = 'settings.windows'::regclass and conname = 'windows_duration_ms_safe') then
-    alter table settings.windows
-      add constraint windows_duration_ms_safe check (duration_ms <= 9007199254740991);
-  end if;
-end;
-$$;
+call util.ensure_constraint('settings.windows', 'windows_duration_ms_safe',
+  $c$check (duration_ms <= 9007199254740991)$c$);
 
 create or replace function settings.sp_upsert_window(
   p_label text, p_amount integer default null, p_unit text default null

@@ -99,15 +99,8 @@ create index if not exists symbols_quote_idx on market.symbols (quote_asset, sym
 
 -- numeric also holds NaN and ±Infinity, and NaN > 0 is true: the filters must be finite decimals
 -- (the SDK reads them as decimal strings). Guarded: `create table if not exists` never adds it.
-do $$
-begin
-  if not exists (select 1 from pg_catalog.pg_constraint
-                 where conrelid = 'market.symbols'::regclass and conname = 'symbols_filters_finite') then
-    alter table market.symbols add constraint symbols_filters_finite check (
-      price_tick < 'Infinity'::numeric and qty_step < 'Infinity'::numeric and min_notional < 'Infinity'::numeric);
-  end if;
-end;
-$$;
+call util.ensure_constraint('market.symbols', 'symbols_filters_finite', $c$check (
+  price_tick < 'Infinity'::numeric and qty_step < 'Infinity'::numeric and min_notional < 'Infinity'::numeric)$c$);
 
 create or replace trigger trg_symbols_touch before update on market.symbols
   for each row execute function util.touch_updated_at();
@@ -189,15 +182,8 @@ create table if not exists market.orderbook_levels (
 );
 
 -- qty is numeric: NaN and Infinity are not quantities (NaN > 0 is true, so `qty >= 0` lets it in).
-do $$
-begin
-  if not exists (select 1 from pg_catalog.pg_constraint
-                 where conrelid = 'market.orderbook_levels'::regclass and conname = 'orderbook_levels_qty_finite') then
-    alter table market.orderbook_levels
-      add constraint orderbook_levels_qty_finite check (qty < 'Infinity'::numeric);
-  end if;
-end;
-$$;
+call util.ensure_constraint('market.orderbook_levels', 'orderbook_levels_qty_finite',
+  $c$check (qty < 'Infinity'::numeric)$c$);
 
 -- Writes the snapshot of p_symbol at p_ts from [price, qty] pairs (numbers or decimal strings):
 -- levels of that snapshot not given are removed, the same price twice on a side keeps the last.
@@ -303,16 +289,9 @@ create index if not exists klines_symbol_open_time_idx on market.klines (symbol,
 
 -- Volumes are numeric: NaN and Infinity are not volumes (NaN >= 0 is true, so the checks above let
 -- them in). Guarded: `create table if not exists` never adds it.
-do $$
-begin
-  if not exists (select 1 from pg_catalog.pg_constraint
-                 where conrelid = 'market.klines'::regclass and conname = 'klines_volumes_finite') then
-    alter table market.klines add constraint klines_volumes_finite check (
-      volume < 'Infinity'::numeric and quote_volume < 'Infinity'::numeric
-      and taker_buy_base < 'Infinity'::numeric and taker_buy_quote < 'Infinity'::numeric);
-  end if;
-end;
-$$;
+call util.ensure_constraint('market.klines', 'klines_volumes_finite', $c$check (
+  volume < 'Infinity'::numeric and quote_volume < 'Infinity'::numeric
+  and taker_buy_base < 'Infinity'::numeric and taker_buy_quote < 'Infinity'::numeric)$c$);
 
 -- Upserts many candles in one statement, from column arrays (one element per candle, no key twice):
 -- the one upsert of market.klines, used by ingestKlines, sp_ingest_kline_row and ingest's promotion.

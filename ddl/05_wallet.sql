@@ -60,17 +60,10 @@ create table if not exists wallet.moves (
 -- an earlier version of this pack checked the key's form without the ':n' suffix, in a check that
 -- PostgreSQL named moves_check
 alter table wallet.moves drop constraint if exists moves_check;
-do $$
-begin
-  if not exists (select 1 from pg_constraint
-                 where conrelid = 'wallet.moves'::regclass and conname = 'moves_idempotency_key_form') then
-    alter table wallet.moves add constraint moves_idempotency_key_form check (
-      idempotency_key = 'ext:' || external_id
-      or (external_id is null and idempotency_key ~ '^content:[0-9a-f]{64}(:([2-9]|[1-9][0-9]+))?$')
-    );
-  end if;
-end;
-$$;
+call util.ensure_constraint('wallet.moves', 'moves_idempotency_key_form', $c$check (
+  idempotency_key = 'ext:' || external_id
+  or (external_id is null and idempotency_key ~ '^content:[0-9a-f]{64}(:([2-9]|[1-9][0-9]+))?$')
+)$c$);
 
 create index if not exists moves_account_asset_time_idx on wallet.moves (account_id, asset, occurred_at);
 create index if not exists moves_account_time_idx on wallet.moves (account_id, occurred_at, id);

@@ -38,15 +38,8 @@ create table if not exists matrices.points (
 
 -- an earlier version of this pack created points with a foreign key and without the millisecond check
 alter table matrices.points drop constraint if exists points_series_id_fkey;
-do $$
-begin
-  if not exists (select 1 from pg_constraint
-                 where conrelid = 'matrices.points'::regclass and conname = 'points_ts_ms') then
-    alter table matrices.points add constraint points_ts_ms
-      check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00'));
-  end if;
-end;
-$$;
+call util.ensure_constraint('matrices.points', 'points_ts_ms',
+  $c$check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00'))$c$);
 
 -- What the foreign key did, once per statement instead of once per row: every series the inserted
 -- points name exists, and keeps existing until this transaction ends (a key-share lock, the lock a
@@ -148,15 +141,8 @@ create table if not exists matrices.grids (
   primary key (matrix_type, ts)
 );
 
-do $$
-begin
-  if not exists (select 1 from pg_constraint
-                 where conrelid = 'matrices.grids'::regclass and conname = 'grids_ts_ms') then
-    alter table matrices.grids add constraint grids_ts_ms
-      check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00'));
-  end if;
-end;
-$$;
+call util.ensure_constraint('matrices.grids', 'grids_ts_ms',
+  $c$check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00'))$c$);
 
 create or replace view matrices.v_series_symbol as
 select s.id, s.key, s.name, s.scope, s.unit, s.target, s.created_at,
