@@ -261,6 +261,34 @@ describe('a failing pack', () => {
   });
 });
 
+it('a role that may not create the ledger gets a MigrationError, and nothing is applied', async () => {
+  const db = await empty();
+  const role = `cryptopi_ro_${Math.random().toString(36).slice(2, 10)}`;
+  await db.sql`create role ${db.sql(role)} login password 'readonly'`;
+  await db.sql`revoke create on database ${db.sql(db.name)} from public`;
+  const url = new URL(db.url);
+  url.username = role;
+  url.password = 'readonly';
+  const ro = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  try {
+    const err = await migrate(ro).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationError);
+    expect({
+      pack: (err as MigrationError).pack,
+      sqlstate: (err as MigrationError).sqlstate,
+      outcomes: new Set((err as MigrationError).results.map((r) => r.outcome)),
+    }).toEqual({ pack: 'cryptopi_migrate', sqlstate: '42501', outcomes: new Set(['not-run']) });
+    expect((err as MigrationError).message).toMatch(
+      /^cryptopi_migrate: cannot create the migration ledger: 42501 /,
+    );
+  } finally {
+    await ro.end();
+    await db.sql`drop role ${db.sql(role)}`; // roles belong to the server, not to the database
+  }
+  const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none`;
+  expect(r?.none).toBe(true);
+});
+
 describe('one-off steps', () => {
   it('run once, after their pack, recorded as steps; a failing step leaves nothing', async () => {
     const db = await empty();

@@ -4,8 +4,16 @@
  */
 import { MigrationError, type PackResult } from '../core/errors.js';
 import { inTransaction, type Logger, type Queryable } from '../core/queryable.js';
+import { isPgError } from '../core/run.js';
 import { packFailure, unitFailure } from './failure.js';
-import { bootstrapLedger, type LedgerEntry, lock, readLedger, recordApplied } from './ledger.js';
+import {
+  bootstrapLedger,
+  LEDGER_SCHEMA,
+  type LedgerEntry,
+  lock,
+  readLedger,
+  recordApplied,
+} from './ledger.js';
 import { loadPacks, type Pack, type PackSelection, sdkVersion, sha256 } from './packs.js';
 import { splitStatements, transactionControl } from './split.js';
 import { type Step, steps as shippedSteps } from './steps.js';
@@ -156,18 +164,29 @@ export async function migrate(sql: Queryable, options: MigrateOptions = {}): Pro
   const started = performance.now();
   const plan = units(options);
   const version = sdkVersion();
-  await inTransaction(sql, async (tx) => {
-    await lock(tx);
-    await bootstrapLedger(tx);
-  });
-  // A first look without the lock; every candidate is checked again under it.
-  const seen = await readLedger(sql);
   const results: PackResult[] = plan.map((u) => ({
     name: u.name,
     kind: u.kind,
     outcome: 'not-run',
     durationMs: 0,
   }));
+  try {
+    await inTransaction(sql, async (tx) => {
+      await lock(tx);
+      await bootstrapLedger(tx);
+    });
+  } catch (e) {
+    // e.g. a role that may not create the ledger's schema (42501): nothing was applied
+    if (!isPgError(e)) throw e;
+    throw new MigrationError(
+      `${LEDGER_SCHEMA}: cannot create the migration ledger: ${e.code} ${e.message}`,
+      unitFailure(LEDGER_SCHEMA, e.code),
+      results,
+      { cause: e },
+    );
+  }
+  // A first look without the lock; every candidate is checked again under it.
+  const seen = await readLedger(sql);
   for (let i = 0; i < plan.length; i++) {
     const unit = plan[i]!;
     const result = results[i]!;
