@@ -222,7 +222,8 @@ select symbol, base_asset as base, quote_asset as quote, enabled, sort_order
 from settings.coin_universe
 order by sort_order, symbol;
 
--- Fills base/quote from the symbol when a writer leaves them out (attached by 03_market).
+-- Fills base/quote from the symbol when a writer leaves them out, or renames the symbol alone
+-- (attached by 03_market).
 create or replace function settings.coin_universe_derive() returns trigger
 language plpgsql
 set search_path = pg_catalog, settings
@@ -231,6 +232,13 @@ declare
   v_base  text;
   v_quote text;
 begin
+  -- a rename of the symbol alone (base and quote as they were, no longer spelling it) is split again
+  if tg_op = 'UPDATE' and new.symbol is distinct from old.symbol
+     and new.base_asset is not distinct from old.base_asset and new.quote_asset is not distinct from old.quote_asset
+     and new.symbol is distinct from new.base_asset || new.quote_asset then
+    new.base_asset := null;
+    new.quote_asset := null;
+  end if;
   if new.base_asset is null or new.quote_asset is null then
     select p.base, p.quote into v_base, v_quote from market.parse_symbol(new.symbol) p;
     new.base_asset := coalesce(new.base_asset, v_base);

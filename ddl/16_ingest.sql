@@ -264,7 +264,8 @@ $$;
 -- Capture: store a batch and advance its cursor in one statement (both or neither).
 
 -- Klines of one (source, symbol, interval). Every payload is checked first (shape, symbol and
--- interval of events, close after open, high >= max(open, close) >= min(open, close) >= low >= 0):
+-- interval of events, close after open, high >= max(open, close) >= min(open, close) >= low >= 0,
+-- volumes finite and >= 0, trades >= 0: what market.klines holds a promoted candle to):
 -- one bad payload refuses the batch. A kline already stored with the same payload is left alone;
 -- a changed one replaces it, except that a final kline is never replaced by a non-final one; in a
 -- batch the last payload of an open time wins. The cursor moves to the latest open time.
@@ -294,7 +295,13 @@ begin
      or f.open is null or f.high is null or f.low is null or f.close is null
      or not (f.high >= greatest(f.open, f.close) and least(f.open, f.close) >= f.low and f.low >= 0
              and f.high < 'infinity'::float8)
-     or f.volume is null or f.volume < 0
+     -- numeric holds NaN and ±Infinity (NaN sorts above Infinity): market.klines refuses them, and a
+     -- stored kline it refuses would make every later promotion of this stream fail
+     or f.volume is null or f.volume < 0 or f.volume >= 'Infinity'::numeric
+     or f.quote_volume < 0 or f.quote_volume >= 'Infinity'::numeric
+     or f.taker_buy_base < 0 or f.taker_buy_base >= 'Infinity'::numeric
+     or f.taker_buy_quote < 0 or f.taker_buy_quote >= 'Infinity'::numeric
+     or f.trades < 0
      or f.event_symbol <> p_symbol
      or f.event_interval <> p_interval;
   if v_bad is not null then
@@ -412,6 +419,7 @@ set search_path = pg_catalog, ingest
 as $$
 declare
   v_count integer;
+  v_other text;
 begin
   perform ingest.check_stream(p_source, p_symbol, p_interval);
   if p_interval is null then
@@ -421,7 +429,15 @@ begin
     perform market.sp_upsert_symbol(p_symbol);
   end if;
   if not exists (select 1 from settings.windows w where w.label = p_interval) then
-    perform settings.sp_upsert_window(p_interval);
+    begin
+      perform settings.sp_upsert_window(p_interval);
+    exception when unique_violation then
+      -- settings.windows holds one label per span: the candles cannot go under another label silently
+      select w.label into v_other from settings.windows w
+      where w.label <> p_interval and w.amount::text || left(w.unit, 1) = p_interval;
+      raise exception 'interval % spans the same time as window %: settings.windows holds one label per span',
+        p_interval, coalesce(quote_literal(v_other), 'another') using errcode = '22023';
+    end;
   end if;
   -- the one upsert of market.klines (same checks, unchanged candles not rewritten)
   select m.inserted + m.updated into v_count

@@ -230,6 +230,28 @@ describe('captureKlines', () => {
     expect(await rawCount()).toEqual(counts);
   });
 
+  it('sp_capture_klines refuses volumes and counts market.klines would refuse (NaN, Infinity, negative)', async () => {
+    // stored, such a kline would make every later promotion of its stream fail
+    const counts = await rawCount();
+    const cases: [number, string | number][] = [
+      [5, 'NaN'],
+      [5, 'Infinity'],
+      [7, '-1.5'],
+      [7, 'NaN'],
+      [8, -3],
+      [9, '-Infinity'],
+      [10, 'Infinity'],
+    ];
+    for (const [field, value] of cases) {
+      const bad: unknown[] = [...rest(20)];
+      bad[field] = value;
+      await expect(
+        db.sql`select * from ingest.sp_capture_klines('binance', 'FILUSDT', '1m', ${JSON.stringify([bad])}::text::jsonb)`,
+      ).rejects.toMatchObject({ code: '22023', message: 'kline payload 0 of the batch is not a valid FILUSDT 1m kline' });
+    }
+    expect(await rawCount()).toEqual(counts);
+  });
+
   it('rows and cursor are one write: when the cursor cannot be written, no row is stored either', async () => {
     // a constraint the function does not know refuses this symbol's cursor, after its rows were inserted
     await db.sql`alter table ingest.cursors add constraint test_no_fail check (symbol <> 'FAILUSDT')`;
@@ -547,6 +569,19 @@ describe('promoteKlines', () => {
     );
     expect(error).toBeInstanceOf(ValidationError);
     expect(await latestKlines(db.sql, { symbol: 'LINKUSDT', window: '2h' })).toHaveLength(1);
+  });
+});
+
+describe('promoteKlines, edges', () => {
+  it('an interval whose span another window label holds is a ValidationError that says so, not a conflict', async () => {
+    await db.sql`insert into settings.windows (label, amount, unit) values ('six_hours', 6, 'hour')`;
+    await captureKlines(db.sql, 'binance', 'LINKUSDT', '6h', [
+      [T0, '1.0', '2.0', '0.5', '1.5', '10', T0 + 21_600_000 - 1, '15', 3, '5', '7.5', '0'],
+    ]);
+    const error = await caught(promoteKlines(db.sql, { source: 'binance', symbol: 'LINKUSDT', interval: '6h' }));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toContain('six_hours');
+    expect(await latestKlines(db.sql, { symbol: 'LINKUSDT', window: 'six_hours' })).toEqual([]);
   });
 });
 

@@ -549,6 +549,35 @@ describe('coin universe, edges', () => {
     await db.sql`delete from settings.coin_universe where symbol = 'GOLDOZ'`;
   });
 
+  it('renaming a universe symbol alone re-splits it; market and cursors follow the new name', async () => {
+    await syncCoinUniverse(db.sql, { symbols: ['RNMUSDT'], autoDisable: false });
+    await db.sql`update settings.coin_universe set symbol = 'RNMUSDC' where symbol = 'RNMUSDT'`;
+    expect(
+      await db.sql`select symbol, base_asset, quote_asset, enabled from settings.coin_universe
+                   where symbol like 'RNM%'`,
+    ).toEqual([{ symbol: 'RNMUSDC', base_asset: 'RNM', quote_asset: 'USDC', enabled: true }]);
+    expect(
+      await db.sql`select symbol, base_asset, quote_asset, status from market.symbols
+                   where symbol like 'RNM%' order by symbol`,
+    ).toEqual([
+      { symbol: 'RNMUSDC', base_asset: 'RNM', quote_asset: 'USDC', status: 'TRADING' },
+      { symbol: 'RNMUSDT', base_asset: 'RNM', quote_asset: 'USDT', status: 'OFF' },
+    ]);
+    expect(
+      await db.sql`select stream from ingest.cursors where symbol = 'RNMUSDC' order by stream`,
+    ).toEqual([{ stream: 'klines' }, { stream: 'trades' }]);
+    // a writer that gives base and quote with the new name keeps them; one that breaks the rule is refused
+    await db.sql`update settings.coin_universe set symbol = 'RNMUSDT', base_asset = 'RNMU', quote_asset = 'SDT'
+                 where symbol = 'RNMUSDC'`;
+    expect(
+      await db.sql`select symbol, base_asset, quote_asset from settings.coin_universe where symbol like 'RNM%'`,
+    ).toEqual([{ symbol: 'RNMUSDT', base_asset: 'RNMU', quote_asset: 'SDT' }]);
+    await expect(
+      db.sql`update settings.coin_universe set symbol = 'RNMBTC', quote_asset = 'USDT' where symbol = 'RNMUSDT'`,
+    ).rejects.toMatchObject({ code: '23514' });
+    await db.sql`delete from settings.coin_universe where symbol like 'RNM%'`;
+  });
+
   it('sp_sync_coin_universe refuses a null auto_disable instead of guessing', async () => {
     const before = await db.sql`select symbol, enabled from settings.coin_universe order by symbol`;
     await expect(
