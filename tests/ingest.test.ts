@@ -247,7 +247,10 @@ describe('captureKlines', () => {
       bad[field] = value;
       await expect(
         db.sql`select * from ingest.sp_capture_klines('binance', 'FILUSDT', '1m', ${JSON.stringify([bad])}::text::jsonb)`,
-      ).rejects.toMatchObject({ code: '22023', message: 'kline payload 0 of the batch is not a valid FILUSDT 1m kline' });
+      ).rejects.toMatchObject({
+        code: '22023',
+        message: 'kline payload 0 of the batch is not a valid FILUSDT 1m kline',
+      });
     }
     expect(await rawCount()).toEqual(counts);
   });
@@ -578,7 +581,9 @@ describe('promoteKlines, edges', () => {
     await captureKlines(db.sql, 'binance', 'LINKUSDT', '6h', [
       [T0, '1.0', '2.0', '0.5', '1.5', '10', T0 + 21_600_000 - 1, '15', 3, '5', '7.5', '0'],
     ]);
-    const error = await caught(promoteKlines(db.sql, { source: 'binance', symbol: 'LINKUSDT', interval: '6h' }));
+    const error = await caught(
+      promoteKlines(db.sql, { source: 'binance', symbol: 'LINKUSDT', interval: '6h' }),
+    );
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as Error).message).toContain('six_hours');
     expect(await latestKlines(db.sql, { symbol: 'LINKUSDT', window: 'six_hours' })).toEqual([]);

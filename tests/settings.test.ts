@@ -563,9 +563,10 @@ describe('coin universe, edges', () => {
       { symbol: 'RNMUSDC', base_asset: 'RNM', quote_asset: 'USDC', status: 'TRADING' },
       { symbol: 'RNMUSDT', base_asset: 'RNM', quote_asset: 'USDT', status: 'OFF' },
     ]);
-    expect(
-      await db.sql`select stream from ingest.cursors where symbol = 'RNMUSDC' order by stream`,
-    ).toEqual([{ stream: 'klines' }, { stream: 'trades' }]);
+    expect(await db.sql`select stream from ingest.cursors where symbol = 'RNMUSDC' order by stream`).toEqual([
+      { stream: 'klines' },
+      { stream: 'trades' },
+    ]);
     // a writer that gives base and quote with the new name keeps them; one that breaks the rule is refused
     await db.sql`update settings.coin_universe set symbol = 'RNMUSDT', base_asset = 'RNMU', quote_asset = 'SDT'
                  where symbol = 'RNMUSDC'`;
