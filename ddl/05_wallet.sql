@@ -6,8 +6,13 @@
 create table if not exists wallet.accounts (
   id             uuid primary key default gen_random_uuid(),
   owner_id       uuid not null,
-  venue          text not null check (length(venue) between 1 and 64 and venue = btrim(venue)),
-  label          text not null check (length(label) between 1 and 100 and label = btrim(label)),
+  -- no surrounding whitespace, as JavaScript's String.prototype.trim sees it (what the SDK checks)
+  venue          text not null constraint accounts_venue_form check (
+    length(venue) between 1 and 64 and venue !~ '^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$'
+  ),
+  label          text not null constraint accounts_label_form check (
+    length(label) between 1 and 100 and label !~ '^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$'
+  ),
   base_currency  text not null default 'USDT' check (base_currency ~ '^[A-Z0-9]{1,20}$'),
   -- a closed account keeps its history and refuses new moves and snapshots
   status         text not null default 'active' check (status in ('active', 'suspended', 'closed')),
@@ -18,6 +23,17 @@ create table if not exists wallet.accounts (
   updated_at     timestamptz not null default now(),
   unique (owner_id, venue, label)
 );
+
+-- an earlier version of this pack trimmed only spaces (btrim), in checks PostgreSQL named accounts_venue_check
+-- and accounts_label_check: a tab or a no-break space around a venue passed the table but not the SDK
+alter table wallet.accounts drop constraint if exists accounts_venue_check;
+alter table wallet.accounts drop constraint if exists accounts_label_check;
+call util.ensure_constraint('wallet.accounts', 'accounts_venue_form', $c$check (
+  length(venue) between 1 and 64 and venue !~ '^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$'
+)$c$);
+call util.ensure_constraint('wallet.accounts', 'accounts_label_form', $c$check (
+  length(label) between 1 and 100 and label !~ '^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$'
+)$c$);
 
 -- updated_at follows the account's own fields, not its ledger activity (ledger_version)
 create or replace trigger trg_accounts_touch
@@ -376,14 +392,14 @@ begin
 end;
 $$;
 
--- Stores balances of an account at an instant. With p_assets null and source 'computed', the
--- balances are computed from the account's last snapshot and moves up to p_taken_at. A snapshot
+-- Stores balances of an account at an instant (default now, in whole milliseconds). With p_assets null
+-- and source 'computed', the balances are computed from the account's last snapshot and moves up to p_taken_at. A snapshot
 -- at the same instant for the same asset is replaced. Returns the stored rows.
 create or replace function wallet.sp_take_snapshot(
   p_account_id uuid,
   p_assets     text[],
   p_balances   numeric[],
-  p_taken_at   timestamptz default now(),
+  p_taken_at   timestamptz default null,
   p_source     text default 'exchange'
 ) returns setof wallet.snapshots
 language plpgsql
@@ -391,10 +407,15 @@ set search_path = pg_catalog, wallet
 as $$
 declare
   v_account wallet.accounts;
-  v_at      timestamptz := coalesce(p_taken_at, now());
+  -- now() in whole milliseconds, the precision a JS Date carries: the instant the SDK returns is the one
+  -- stored, so a later snapshot at that instant replaces this one (and moves at it are in it)
+  v_at      timestamptz := coalesce(p_taken_at, date_trunc('milliseconds', now()));
 begin
   if coalesce(cardinality(p_balances), 0) <> coalesce(cardinality(p_assets), 0) then
     raise exception 'assets and balances must have the same length' using errcode = '22023';
+  end if;
+  if cardinality(p_assets) = 0 then
+    raise exception 'a reported snapshot needs at least one balance' using errcode = '22023';
   end if;
   if (p_assets is null) <> (p_source = 'computed') then
     raise exception 'a computed snapshot takes no balances, any other needs them' using errcode = '22023';

@@ -717,3 +717,73 @@ it('numeric columns come back exact even when the host pool parses numeric as a 
     await lossy.end();
   }
 });
+
+it('every surrounding whitespace zod refuses in a venue or label, the database refuses too', async () => {
+  for (const padded of ['x\t', '\nx', 'x\u00a0', '\u3000x', 'x\ufeff', 'x\v']) {
+    const error = await createAccount(db.sql, { ownerId: randomUUID(), venue: padded, label: padded }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as ValidationError).issues.map((i) => i.path)).toEqual([['venue'], ['label']]);
+    await expect(
+      db.sql`select wallet.sp_create_account(${randomUUID()}, ${padded}, 'x')`,
+    ).rejects.toMatchObject({ code: '23514', constraint_name: 'accounts_venue_form' });
+    await expect(
+      db.sql`select wallet.sp_create_account(${randomUUID()}, 'x', ${padded})`,
+    ).rejects.toMatchObject({ code: '23514', constraint_name: 'accounts_label_form' });
+  }
+  // inner whitespace is kept
+  const acc = await createAccount(db.sql, { ownerId: randomUUID(), venue: 'a\u00a0b', label: 'spot\tmain' });
+  expect([acc.venue, acc.label]).toEqual(['a\u00a0b', 'spot\tmain']);
+});
+
+it('a snapshot taken now can be addressed by the instant it returns: taking it again there replaces it', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [deposit('1', 0)]);
+  const [first] = await takeSnapshot(db.sql, acc.id); // computed, at the database's now()
+  const again = await takeSnapshot(db.sql, acc.id, {
+    takenAt: first!.takenAt,
+    balances: [{ asset: 'BTC', balance: '2' }],
+  });
+  expect(again.map((s) => [s.id, s.takenAt, s.balance])).toEqual([[first!.id, first!.takenAt, '2']]);
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '2' }]);
+  const snapshots = await db.sql`select taken_at from wallet.snapshots where account_id = ${acc.id}`;
+  expect(snapshots.map((s) => (s.taken_at as Date).getTime())).toEqual([first!.takenAt.getTime()]);
+  // a move at the snapshot's exact instant is in it; one a millisecond later is after it
+  await recordMoves(db.sql, acc.id, [
+    { ...deposit('5', 0), occurredAt: first!.takenAt },
+    { ...deposit('7', 0), occurredAt: first!.takenAt.getTime() + 1 },
+  ]);
+  expect(await balanceOf(acc.id)).toEqual([{ asset: 'BTC', balance: '9' }]);
+});
+
+it('sp_take_snapshot refuses an empty list of reported balances, as takeSnapshot does', async () => {
+  const acc = await newAccount();
+  const error = await takeSnapshot(db.sql, acc.id, { balances: [] }).catch((e: unknown) => e);
+  expect((error as ValidationError).issues.map((i) => i.path)).toEqual([['input', 'balances']]);
+  const before = await stored(acc.id);
+  await expect(
+    db.sql`select * from wallet.sp_take_snapshot(${acc.id}, '{}'::text[], '{}'::numeric[], now(), 'exchange')`,
+  ).rejects.toMatchObject({ code: '22023' });
+  expect(await stored(acc.id)).toEqual(before);
+  expect((await getAccount(db.sql, acc.id))?.ledgerVersion).toBe(0);
+});
+
+it('an instant outside years 1 to 9999 is refused by zod, naming the move, and nothing is sent', async () => {
+  const acc = await newAccount();
+  const error = await recordMoves(db.sql, acc.id, [
+    deposit('1', 0),
+    { ...deposit('1', 0), occurredAt: new Date(Date.UTC(10000, 0, 1)) },
+    { ...deposit('1', 0), occurredAt: new Date('0000-06-01T00:00:00Z') },
+  ]).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ValidationError);
+  expect((error as ValidationError).cause).toBeUndefined();
+  expect((error as ValidationError).issues).toEqual([
+    { path: ['moves', 1, 'occurredAt'], message: 'expected an instant in years 1 to 9999' },
+    { path: ['moves', 2, 'occurredAt'], message: 'expected an instant in years 1 to 9999' },
+  ]);
+  const far = await takeSnapshot(db.sql, acc.id, { takenAt: new Date(Date.UTC(10000, 0, 1)) }).catch(
+    (e: unknown) => e,
+  );
+  expect((far as ValidationError).issues.map((i) => i.path)).toEqual([['input', 'takenAt']]);
+  expect(await stored(acc.id)).toEqual({ moves: [], snapshots: [] });
+});

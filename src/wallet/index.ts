@@ -252,7 +252,8 @@ export async function listMoves(
 }
 
 /**
- * Stores the balances of an account at an instant (default now) and returns the stored rows. Given
+ * Stores the balances of an account at an instant (default now, in whole milliseconds, so the
+ * returned `takenAt` addresses it) and returns the stored rows. Given
  * balances come from the `exchange` (default) or are `manual`; without balances the snapshot is
  * `computed` from the last snapshot and the moves up to that instant. A snapshot of the same asset
  * at the same instant is replaced. Later balances start from the newest snapshot.
@@ -283,7 +284,7 @@ export async function takeSnapshot(
     sql`
       select ${SNAPSHOT_COLUMNS(sql)}
       from wallet.sp_take_snapshot(${args.accountId}, ${assets}::text[], ${values}::numeric[],
-                                   coalesce(${takenAt}::timestamptz, now()), ${source})
+                                   ${takenAt}::timestamptz, ${source})
       order by asset
     `,
   );

@@ -8,6 +8,19 @@ function signOf(value: string): -1 | 0 | 1 {
   return mantissa.startsWith('-') ? -1 : 1;
 }
 
+/** Earliest and latest instants a move or snapshot may have (years 1 to 9999), in epoch ms. */
+const MIN_MS = -62_135_596_800_000;
+const MAX_MS = 253_402_300_799_999;
+
+/**
+ * An instant of the ledger (`occurredAt`, `takenAt`, filters): a Date, epoch ms or ISO-8601 string in
+ * whole milliseconds, in years 1 to 9999 (PostgreSQL refuses other years as sent, and could not give
+ * them back as a Date).
+ */
+const ledgerInstant = instant.refine((d) => d.getTime() >= MIN_MS && d.getTime() <= MAX_MS, {
+  error: 'expected an instant in years 1 to 9999',
+});
+
 /** What an account may be: a closed account keeps its history and refuses new moves and snapshots. */
 export const AccountStatus = z.enum(['active', 'suspended', 'closed']);
 export type AccountStatus = z.infer<typeof AccountStatus>;
@@ -99,7 +112,7 @@ export const MoveInput = z
     amount: decimalInput,
     /** Unit price in the account's base currency, when known (>= 0). */
     price: decimalInput.nullable().optional(),
-    occurredAt: instant,
+    occurredAt: ledgerInstant,
     /**
      * The source's id of this move: its idempotency key, unique per account. It names one move, so
      * the two legs of a trade need two ids (`<tradeId>:out`, `<tradeId>:in`). Without one, the key
@@ -154,8 +167,8 @@ export type MoveRow = z.infer<typeof MoveRow>;
 /** Filters of `listMoves` (`since` inclusive, `until` exclusive). */
 export const ListMovesOptions = z.strictObject({
   asset: assetCode.optional(),
-  since: instant.optional(),
-  until: instant.optional(),
+  since: ledgerInstant.optional(),
+  until: ledgerInstant.optional(),
   /** At most this many moves, the oldest first (default all). */
   limit: z.int().min(1).max(100_000).optional(),
 });
@@ -172,7 +185,7 @@ export type SnapshotSource = z.infer<typeof SnapshotSource>;
 export const TakeSnapshotInput = z
   .strictObject({
     /** The instant the balances hold at (default now); it covers every move up to it. */
-    takenAt: instant.optional(),
+    takenAt: ledgerInstant.optional(),
     source: SnapshotSource.optional(),
     balances: z
       .array(z.strictObject({ asset: assetCode, balance: decimalInput }))
