@@ -5,8 +5,9 @@
 -- One time series per key; grid cells use the key `<matrix_type>:<BASE>/<QUOTE>` (e.g. `id_pct:BTC/USDT`).
 create table if not exists matrices.series (
   id         bigint generated always as identity primary key,
+  -- no surrounding whitespace, as JavaScript's String.prototype.trim sees it (what the SDK checks)
   key        text not null constraint series_key_unique unique
-             check (length(key) between 1 and 200 and key = btrim(key, E' \t\r\n')),
+             constraint series_key_form check (length(key) between 1 and 200 and key !~ '^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$'),
   name       text,
   scope      text,
   unit       text,
@@ -14,6 +15,11 @@ create table if not exists matrices.series (
   target     jsonb not null default '{}'::jsonb check (jsonb_typeof(target) = 'object'),
   created_at timestamptz not null default now()
 );
+
+-- an earlier version of this pack trimmed only space, tab, CR and LF, in a check PostgreSQL named series_key_check
+alter table matrices.series drop constraint if exists series_key_check;
+call util.ensure_constraint('matrices.series', 'series_key_form',
+  $c$check (length(key) between 1 and 200 and key !~ '^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$')$c$);
 
 -- seriesBySymbol reads series by target.symbol; getGrid and prefix filters read keys by prefix
 create index if not exists series_symbol_idx on matrices.series ((target ->> 'symbol'));
@@ -141,6 +147,19 @@ create table if not exists matrices.grids (
   primary key (matrix_type, ts)
 );
 
+-- putGrid's rule for coins (at least two distinct asset codes): getGrid places cells by coin, so a coin
+-- given twice would make two cells one
+create or replace function matrices.coins_form(p_coins text[]) returns boolean
+language sql immutable parallel safe
+set search_path = pg_catalog, matrices
+as $$
+  select cardinality(p_coins) >= 2
+     and array_to_string(p_coins, ',', '') ~ '^[A-Z0-9]{1,20}(,[A-Z0-9]{1,20})*$'
+     and (select count(distinct c) from unnest(p_coins) c) = cardinality(p_coins)
+$$;
+
+call util.ensure_constraint('matrices.grids', 'grids_coins_form', $c$check (matrices.coins_form(coins))$c$);
+
 call util.ensure_constraint('matrices.grids', 'grids_ts_ms',
   $c$check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00'))$c$);
 
@@ -251,7 +270,9 @@ begin
       from unnest(p_keys, p_targets) with ordinality as u (k, t, ord)
       order by u.k, u.ord desc
     ) i
-    where s.key = i.k and i.t is not null and not (s.target @> i.t) and not (s.id = any (v_created));
+    -- the merge sp_ensure_series does: nested values are replaced, not merged (`@>` would call a
+    -- stored {"a": {"x": 1, "y": 2}} up to date with a given {"a": {"x": 1}})
+    where s.key = i.k and i.t is not null and s.target <> s.target || i.t and not (s.id = any (v_created));
   end if;
   return query
     select s.id, s.key, s.id = any (v_created)

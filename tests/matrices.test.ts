@@ -752,3 +752,54 @@ describe('a host pool without fetched array types', () => {
 });
 
 // Re-applying every pack (this one included) is tested once for all packs in tests/ddl.test.ts.
+
+describe('the database keeps the rules of the SDK (other writers exist)', () => {
+  it('sp_ensure_series_bulk merges a target as sp_ensure_series does (stored || given, nested values replaced)', async () => {
+    const stored = { a: { x: 1, y: 2 }, quotes: ['USDT', 'BTC'], frozen: false };
+    const given = { a: { x: 1 }, quotes: ['USDT'] };
+    await ensureSeries(db.sql, { key: 'merge:one', target: stored });
+    await ensureSeries(db.sql, { key: 'merge:one', target: given });
+    await db.sql`select * from matrices.sp_ensure_series_bulk(array['merge:bulk'], array[${JSON.stringify(stored)}::text::jsonb])`;
+    await db.sql`select * from matrices.sp_ensure_series_bulk(array['merge:bulk'], array[${JSON.stringify(given)}::text::jsonb])`;
+    const merged = { a: { x: 1 }, quotes: ['USDT'], frozen: false };
+    expect((await getSeries(db.sql, 'merge:one'))?.target).toEqual(merged);
+    expect((await getSeries(db.sql, 'merge:bulk'))?.target).toEqual(merged);
+  });
+
+  it('every surrounding whitespace zod refuses in a series key, the table refuses too', async () => {
+    for (const padded of ['k\v', '\fk', 'k\u00a0', '\u2003k', 'k\u2028', '\ufeffk']) {
+      const error = await caught(putPoint(db.sql, { seriesKey: padded, ts: minute(0), value: 1 }));
+      expect((error as ValidationError).issues.map((i) => i.path)).toEqual([['seriesKey']]);
+      await expect(db.sql`select matrices.sp_ensure_series(${padded})`).rejects.toMatchObject({
+        code: '23514',
+        constraint_name: 'series_key_form',
+      });
+    }
+    expect((await ensureSeries(db.sql, { key: 'ws:a\u00a0b' })).key).toBe('ws:a\u00a0b');
+  });
+
+  it('matrices.grids refuses coins that putGrid refuses (not asset codes, or twice)', async () => {
+    for (const coins of [
+      ['BTC', 'btc'],
+      ['BTC', 'BTC'],
+      ['BTC', ''],
+    ]) {
+      const error = await caught(
+        putGrid(db.sql, {
+          matrixType: 'gc',
+          ts: minute(0),
+          coins,
+          values: [
+            [null, 1],
+            [1, null],
+          ],
+        }),
+      );
+      expect(error).toBeInstanceOf(ValidationError);
+      await expect(
+        db.sql`insert into matrices.grids (matrix_type, ts, coins) values ('gc', ${minute(0)}, ${coins}::text[])`,
+      ).rejects.toMatchObject({ code: '23514', constraint_name: 'grids_coins_form' });
+    }
+    expect(await getGrid(db.sql, 'gc')).toBeNull();
+  });
+});
