@@ -787,3 +787,26 @@ it('an instant outside years 1 to 9999 is refused by zod, naming the move, and n
   expect((far as ValidationError).issues.map((i) => i.path)).toEqual([['input', 'takenAt']]);
   expect(await stored(acc.id)).toEqual({ moves: [], snapshots: [] });
 });
+
+it('text PostgreSQL would alter or refuse (a lone surrogate, NUL) is refused by name: two ids never become one', async () => {
+  const acc = await newAccount();
+  await recordMoves(db.sql, acc.id, [{ ...deposit('1', 0), externalId: 'dep-\uD800' }]).catch(
+    () => undefined,
+  );
+  const error = await recordMoves(db.sql, acc.id, [
+    { ...deposit('1', 0), externalId: 'dep-\uD801' },
+    { ...deposit('1', 0), externalId: 'dep-\u0000' },
+  ]).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ValidationError);
+  expect((error as ValidationError).issues).toEqual([
+    { path: ['moves', 0, 'externalId'], message: 'must not hold NUL characters or lone surrogates' },
+    { path: ['moves', 1, 'externalId'], message: 'must not hold NUL characters or lone surrogates' },
+  ]);
+  expect(await stored(acc.id)).toEqual({ moves: [], snapshots: [] });
+  const account = await createAccount(db.sql, {
+    ownerId: randomUUID(),
+    venue: 'v\uDC00',
+    label: 'l\u0000',
+  }).catch((e: unknown) => e);
+  expect((account as ValidationError).issues.map((i) => i.path)).toEqual([['venue'], ['label']]);
+});

@@ -48,16 +48,29 @@ export const AccountRow = z.object({
 });
 export type AccountRow = z.infer<typeof AccountRow>;
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * True for text PostgreSQL stores as given: no NUL (refused) and no lone surrogate (UTF-8 makes it
+ * U+FFFD, so two different external ids would become one key and a move would be skipped as a replay).
+ */
+function isStorableText(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
+}
+const storable = { error: 'must not hold NUL characters or lone surrogates' };
+
 const venue = z
   .string()
   .min(1)
   .max(64)
-  .refine((v) => v === v.trim(), { error: 'must not start or end with spaces' });
+  .refine((v) => v === v.trim(), { error: 'must not start or end with spaces' })
+  .refine(isStorableText, storable);
 const label = z
   .string()
   .min(1)
   .max(100)
-  .refine((v) => v === v.trim(), { error: 'must not start or end with spaces' });
+  .refine((v) => v === v.trim(), { error: 'must not start or end with spaces' })
+  .refine(isStorableText, storable);
 
 /** Input of `createAccount`; `(ownerId, venue, label)` is unique. */
 export const CreateAccountInput = z.strictObject({
@@ -118,7 +131,7 @@ export const MoveInput = z
      * the two legs of a trade need two ids (`<tradeId>:out`, `<tradeId>:in`). Without one, the key
      * is a digest of the move's content (kind, asset, amount, price, occurredAt).
      */
-    externalId: z.string().min(1).max(200).optional(),
+    externalId: z.string().min(1).max(200).refine(isStorableText, storable).optional(),
   })
   .superRefine((m, ctx) => {
     const sign = signOf(m.amount);
