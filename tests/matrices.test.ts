@@ -494,6 +494,55 @@ describe('grids', () => {
     ]);
   });
 
+  it("rewriting a grid at the same instant without a coin removes that coin's cells at that instant", async () => {
+    const coins = ['SOL', 'BNB', 'XRP'];
+    const at = (m: number) => ({ matrixType: 'shrink', ts: minute(m) });
+    await putGrid(db.sql, {
+      ...at(0),
+      coins,
+      values: [
+        [null, 1, 2],
+        [3, null, 4],
+        [5, 6, null],
+      ],
+    });
+    await putGrid(db.sql, {
+      ...at(1),
+      coins,
+      values: [
+        [null, 7, 8],
+        [9, null, 10],
+        [11, 12, null],
+      ],
+    });
+    // the grid at minute 1 is written again without XRP (dropped from the universe)
+    await putGrid(db.sql, {
+      ...at(1),
+      coins: ['BNB', 'SOL'],
+      values: [
+        [null, 13],
+        [14, null],
+      ],
+    });
+    expect(await getGrid(db.sql, 'shrink')).toEqual({
+      ts: minute(1),
+      coins: ['BNB', 'SOL'],
+      values: [
+        [null, 13],
+        [14, null],
+      ],
+    });
+    const latest = await latestPoints(db.sql, { matrixType: 'shrink' });
+    expect(latest.map((p) => [p.key, p.ts, p.value])).toEqual([
+      ['shrink:BNB/SOL', minute(1), 13],
+      ['shrink:BNB/XRP', minute(0), 4],
+      ['shrink:SOL/BNB', minute(1), 14],
+      ['shrink:SOL/XRP', minute(0), 2],
+      ['shrink:XRP/BNB', minute(0), 6],
+      ['shrink:XRP/SOL', minute(0), 5],
+    ]);
+  });
+
   it('refuses a grid that is not N x N, and writes nothing', async () => {
     const before = await totals('');
     const error = await caught(

@@ -262,6 +262,9 @@ export async function pointsBetween(
   return parsePointRows('matrices.points', rows);
 }
 
+/** The coins of a grid as `matrices.grids` holds them (read as jsonb). */
+const GridCoins = z.object({ coins: z.array(z.string()) });
+
 /** The key of a grid cell: `<matrixType>:<BASE>/<QUOTE>`. */
 function cellKey(matrixType: string, base: string, quote: string): string {
   return `${matrixType}:${base}/${quote}`;
@@ -271,7 +274,8 @@ function cellKey(matrixType: string, base: string, quote: string): string {
  * Writes an N x N grid (row = base, column = quote) at one instant as one bulk write: each finite
  * off-diagonal cell becomes a point of series `<matrixType>:<BASE>/<QUOTE>` (created with target
  * `{ matrixType, base, quote, symbol }`); the diagonal, null and non-finite cells are skipped (and a
- * point they held at this instant, from an earlier write of the same grid, is removed). The coin
+ * point they held at this instant, from an earlier write of the same grid, is removed, as are the
+ * cells of a coin the earlier write had and this one has not). The coin
  * order is kept in `matrices.grids` so `getGrid` returns the same matrix. Returns the points written.
  *
  * Wraps `matrices.sp_ensure_series_bulk`, a COPY into `matrices.points` and `matrices.grids`.
@@ -320,6 +324,23 @@ export async function putGrid(sql: Queryable, input: PutGridInput): Promise<PutG
   const written = await run(
     op,
     inTransaction(sql, async (tx) => {
+      // the grid this one replaces: its cells over coins no longer in the grid go with it
+      const previous = parseMaybe(
+        'matrices.grids',
+        GridCoins,
+        await tx`
+          select to_jsonb(coins) as coins from matrices.grids
+          where matrix_type = ${g.matrixType} and ts = ${g.ts}
+          for update
+        `,
+      );
+      const kept = new Set(g.coins);
+      const old = previous?.coins ?? [];
+      for (const a of old) {
+        for (const b of old) {
+          if (a !== b && !(kept.has(a) && kept.has(b))) skipped.push(cellKey(g.matrixType, a, b));
+        }
+      }
       await tx`
         insert into matrices.grids (matrix_type, ts, coins)
         values (${g.matrixType}, ${g.ts}, ${pgArray(g.coins)}::text[])
@@ -338,7 +359,7 @@ export async function putGrid(sql: Queryable, input: PutGridInput): Promise<PutG
   return { points: written };
 }
 
-const GridHead = z.object({ ts: timestamptz, coins: z.array(z.string()) });
+const GridHead = GridCoins.extend({ ts: timestamptz });
 const GridCellRow = z.object({ key: z.string(), value: float8 });
 const GetGridInput = z.strictObject({ matrixType: MatrixType, ts: PointTime.optional() });
 
