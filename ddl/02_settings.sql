@@ -348,6 +348,19 @@ begin
 end;
 $$;
 
+-- TRUNCATE fires no row or transition-table trigger: before it, every symbol is deleted instead, so
+-- the delete trigger mirrors them to market (OFF) and sends the event; the truncate then finds the
+-- table empty. Attached by 03_market as trg_coin_universe_truncate.
+create or replace function settings.coin_universe_truncate() returns trigger
+language plpgsql
+set search_path = pg_catalog, settings
+as $$
+begin
+  delete from settings.coin_universe;
+  return null;
+end;
+$$;
+
 -- Makes the enabled universe exactly p_symbols (p_auto_disable) or only enables them. Returns
 -- enabled_count = the distinct symbols given (all enabled now) and disabled_count = the symbols
 -- this call switched off. Symbols are validated and split before anything is written. Calls are

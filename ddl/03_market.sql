@@ -408,3 +408,7 @@ create or replace trigger trg_coin_universe_sync_delete
   after delete on settings.coin_universe
   referencing old table as old_rows
   for each statement execute function settings.coin_universe_sync();
+
+create or replace trigger trg_coin_universe_truncate
+  before truncate on settings.coin_universe
+  for each statement execute function settings.coin_universe_truncate();

@@ -266,7 +266,8 @@ $$;
 -- Klines of one (source, symbol, interval). Every payload is checked first (shape, symbol and
 -- interval of events, close after open, high >= max(open, close) >= min(open, close) >= low >= 0,
 -- volumes finite and >= 0, trades >= 0: what market.klines holds a promoted candle to):
--- one bad payload refuses the batch. A kline already stored with the same payload is left alone;
+-- one bad payload refuses the batch. A kline already stored with the same payload is left alone
+-- (but marked final when it is final now: a REST kline captured open and again after its close);
 -- a changed one replaces it, except that a final kline is never replaced by a non-final one; in a
 -- batch the last payload of an open time wins. The cursor moves to the latest open time.
 create or replace function ingest.sp_capture_klines(
@@ -322,7 +323,9 @@ begin
     order by i.open_time
     on conflict on constraint klines_raw_key do update
       set payload = excluded.payload, closed = excluded.closed, received_at = excluded.received_at
-      where r.payload is distinct from excluded.payload and (excluded.closed or not r.closed)
+      -- the same payload seen again after its close becomes final (else a late open event could replace it)
+      where (r.payload is distinct from excluded.payload or (excluded.closed and not r.closed))
+        and (excluded.closed or not r.closed)
     returning r.xmax = 0 as is_new -- xmax is 0 on a freshly inserted row version
   )
   select count(*) filter (where w.is_new), count(*) filter (where not w.is_new),

@@ -138,6 +138,21 @@ describe('captureKlines', () => {
     ]);
   });
 
+  it('a REST kline captured open and again, unchanged, after its close becomes final: a late open event cannot replace it', async () => {
+    const k = rest(30);
+    await captureKlines(db.sql, 'binance', 'XTZUSDT', '1m', [k]);
+    // as stored when it was captured before its close time
+    await db.sql`update ingest.klines_raw set closed = false where symbol = 'XTZUSDT' and open_time = ${new Date(k[0])}`;
+    await captureKlines(db.sql, 'binance', 'XTZUSDT', '1m', [k]); // the same payload, now after its close
+    const late = event(30, false, '100.50000000', 'XTZUSDT');
+    expect(await captureKlines(db.sql, 'binance', 'XTZUSDT', '1m', [late])).toMatchObject({
+      inserted: 0,
+      updated: 0,
+    });
+    const raw = await listKlinesRaw(db.sql, { source: 'binance', symbol: 'XTZUSDT', interval: '1m' });
+    expect(raw.map((r) => [r.payload, r.closed])).toEqual([[k, true]]);
+  });
+
   it('the cursor only moves forward: an older batch is stored but does not move it back', async () => {
     await captureKlines(db.sql, 'binance', 'SOLUSDT', '1m', [rest(10), rest(11)]);
     const before = await cursor(db.sql, 'binance', 'klines', 'SOLUSDT', '1m');

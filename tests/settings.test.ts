@@ -703,6 +703,28 @@ describe('onUniverseChanged', () => {
     await stop();
   });
 
+  it('truncating the universe is a delete of every symbol: market turns them OFF and one event says so', async () => {
+    await syncCoinUniverse(db.sql, ['XLMUSDT', 'ATOMUSDT']); // a known state, before listening
+    await db.sql`delete from settings.coin_universe where symbol not in ('XLMUSDT', 'ATOMUSDT')`;
+    const c = collector();
+    const stop = await onUniverseChanged(db.sql, c.push);
+    await db.sql`truncate settings.coin_universe`;
+    const truncated = (e: UniverseChangedEvent) => e.op === 'delete' && e.symbols.includes('XLMUSDT');
+    await c.until(truncated);
+    // (the events of the set-up may still be in flight to the shared listening connection)
+    expect(c.events.filter(truncated)).toEqual([
+      { op: 'delete', symbols: ['ATOMUSDT', 'XLMUSDT'], count: 2, truncated: false, seq: 1 },
+    ]);
+    expect(
+      await db.sql`select symbol, status from market.symbols where symbol in ('ATOMUSDT', 'XLMUSDT') order by symbol`,
+    ).toEqual([
+      { symbol: 'ATOMUSDT', status: 'OFF' },
+      { symbol: 'XLMUSDT', status: 'OFF' },
+    ]);
+    expect(await listCoinUniverse(db.sql)).toEqual([]);
+    await stop();
+  });
+
   it('refuses a transaction (LISTEN needs a pool)', async () => {
     const e = await db.client.transaction((tx) => refusal(tx.settings.onUniverseChanged(() => {})));
     expect(e).toBeInstanceOf(ValidationError);
@@ -1092,6 +1114,7 @@ describe('pack invariants', () => {
     expect(functions.map((f) => f.name)).toEqual([
       'coin_universe_derive',
       'coin_universe_sync',
+      'coin_universe_truncate',
       'external_accounts_linked_at',
       'mirror_symbols_to_market',
       'sp_get_wallet_credentials',
