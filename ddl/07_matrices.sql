@@ -13,13 +13,23 @@ create table if not exists matrices.series (
   unit       text,
   -- what the UI renders: symbol, base, quote, matrixType, frozen flag, quote list
   target     jsonb not null default '{}'::jsonb check (jsonb_typeof(target) = 'object'),
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  -- the lengths ensureSeries accepts
+  constraint series_labels_length check (
+    (name is null or length(name) <= 200) and (scope is null or length(scope) <= 100)
+    and (unit is null or length(unit) <= 50)
+  )
 );
 
 -- an earlier version of this pack trimmed only space, tab, CR and LF, in a check PostgreSQL named series_key_check
 alter table matrices.series drop constraint if exists series_key_check;
 call util.ensure_constraint('matrices.series', 'series_key_form',
   $c$check (length(key) between 1 and 200 and key !~ '^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$')$c$);
+
+call util.ensure_constraint('matrices.series', 'series_labels_length', $c$check (
+  (name is null or length(name) <= 200) and (scope is null or length(scope) <= 100)
+  and (unit is null or length(unit) <= 50)
+)$c$);
 
 -- seriesBySymbol reads series by target.symbol; getGrid and prefix filters read keys by prefix
 create index if not exists series_symbol_idx on matrices.series ((target ->> 'symbol'));

@@ -827,6 +827,21 @@ describe('the database keeps the rules of the SDK (other writers exist)', () => 
     expect((await ensureSeries(db.sql, { key: 'ws:a\u00a0b' })).key).toBe('ws:a\u00a0b');
   });
 
+  it('a name, scope or unit longer than ensureSeries accepts is refused by the table too', async () => {
+    const long = { name: 'n'.repeat(201), scope: 's'.repeat(101), unit: 'u'.repeat(51) };
+    const error = await caught(ensureSeries(db.sql, { key: 'len:x', ...long }));
+    expect((error as ValidationError).issues.map((i) => i.path)).toEqual([['name'], ['scope'], ['unit']]);
+    for (const [field, value] of Object.entries(long)) {
+      const args = { name: null, scope: null, unit: null, [field]: value };
+      await expect(
+        db.sql`select matrices.sp_ensure_series('len:x', ${args.name}, ${args.scope}, ${args.unit})`,
+      ).rejects.toMatchObject({ code: '23514', constraint_name: 'series_labels_length' });
+    }
+    expect(await getSeries(db.sql, 'len:x')).toBeNull();
+    const fits = { name: 'n'.repeat(200), scope: 's'.repeat(100), unit: 'u'.repeat(50) };
+    expect(await ensureSeries(db.sql, { key: 'len:x', ...fits })).toMatchObject(fits);
+  });
+
   it('matrices.grids refuses coins that putGrid refuses (not asset codes, or twice)', async () => {
     for (const coins of [
       ['BTC', 'btc'],
