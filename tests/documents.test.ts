@@ -421,3 +421,13 @@ it('works on a host pool that does not fetch array types (fetch_types: false)', 
     await raw.end();
   }
 });
+
+it('a markdown file saved with a byte order mark still gets its title', async () => {
+  await clear();
+  const text = '\uFEFF# Setup guide\r\n\r\nSteps.\r\n';
+  const dir = bundle({ 'setup.md': text });
+  expect(await registerBundle(db.sql, dir)).toMatchObject({ added: 1 });
+  expect((await listDocuments(db.sql)).map((d) => [d.path, d.title, d.sha256])).toEqual([
+    ['setup.md', 'Setup guide', sha(text)],
+  ]);
+});

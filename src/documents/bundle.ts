@@ -118,11 +118,12 @@ function kindOf(path: string): string {
 
 /**
  * The first `# heading` of a markdown head, at most 300 characters, control characters as spaces.
- * A head holding a NUL byte is binary, not markdown: no title.
+ * A head holding a NUL byte is binary, not markdown: no title. A leading byte order mark (editors
+ * on Windows write one) is not part of the first line.
  */
 function titleOf(head: Buffer): string | null {
   if (head.includes(0)) return null;
-  const m = /^#[ \t]+(.+?)[ \t#]*$/m.exec(head.toString('utf8'));
+  const m = /^#[ \t]+(.+?)[ \t#]*$/m.exec(head.toString('utf8').replace(/^\uFEFF/, ''));
   const title = m?.[1]?.replace(CONTROL_RUNS, ' ').trim();
   return title ? Array.from(title).slice(0, 300).join('').trim() : null;
 }
