@@ -144,7 +144,10 @@ begin
     v_base := coalesce(v_base, v_split.base);
     v_quote := coalesce(v_quote, v_split.quote);
   end if;
-  insert into market.assets (code) values (v_base), (v_quote) on conflict do nothing;
+  -- in code order, as every writer of assets (the universe mirror too): two first writers of the same
+  -- new assets wait for each other instead of deadlocking
+  insert into market.assets (code) select a.code from unnest(array[v_base, v_quote]) a(code) order by a.code
+  on conflict do nothing;
   insert into market.symbols as s
     (symbol, base_asset, quote_asset, status, price_tick, qty_step, min_notional, metadata)
   values (p_symbol, v_base, v_quote, coalesce(p_status, 'OFF'), p_price_tick, p_qty_step, p_min_notional,

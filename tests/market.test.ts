@@ -168,6 +168,35 @@ describe('symbols', () => {
     await db.sql`delete from market.symbols where symbol = 'ADAEUR'`;
   });
 
+  it('a first upsertSymbol takes its new assets in code order, as the universe mirror does (no deadlock)', async () => {
+    const mirror = postgres(db.url, { max: 1, onnotice: () => {} });
+    const other = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const [me] = await other<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      let upsert: Promise<unknown> = Promise.resolve();
+      // the mirror of a universe sync, holding QBTC (it inserts assets in code order: QBTC, then ZQQ)
+      await mirror.begin(async (tx) => {
+        await tx`insert into market.assets (code) values ('QBTC')`;
+        // the first upsertSymbol of ZQQQBTC (base ZQQ, quote QBTC) starts and waits for QBTC
+        upsert = upsertSymbol(other, { symbol: 'ZQQQBTC', base: 'ZQQ', quote: 'QBTC' }).then(
+          (r) => r.symbol,
+          (e: unknown) => e,
+        );
+        for (;;) {
+          const [w] = await tx<{ waiting: boolean }[]>`
+            select wait_event_type = 'Lock' as waiting from pg_stat_activity where pid = ${me!.pid}`;
+          if (w?.waiting) break;
+        }
+        await tx`insert into market.assets (code) values ('ZQQ') on conflict do nothing`; // the mirror goes on
+      });
+      expect(await upsert).toBe('ZQQQBTC');
+    } finally {
+      await mirror.end();
+      await other.end();
+    }
+    await db.sql`delete from market.symbols where symbol = 'ZQQQBTC'`;
+  });
+
   it('the table refuses NaN and Infinity as exchange filters, whoever writes', async () => {
     const before = await db.sql`select * from market.symbols order by symbol`;
     for (const bad of ['NaN', 'Infinity']) {
