@@ -35,6 +35,15 @@ language sql immutable strict parallel safe
 set search_path = pg_catalog
 as $$ select timestamptz 'epoch' + p_ms * interval '1 millisecond' $$;
 
+-- timestamptz to epoch milliseconds, how every module reads an instant: a bigint is exact for years
+-- 1–9999 whatever the session TimeZone (local mean time offsets such as +00:19:32 in 1850) and
+-- whatever the client's date parser. A SQL-standard body is bound when created (no search_path to
+-- pin) and, being stable like extract() itself, is inlined into the query that calls it (an immutable
+-- one is not, and costs a function call per row).
+create or replace function util.epoch_ms(p_ts timestamptz) returns bigint
+language sql stable parallel safe
+return (extract(epoch from p_ts) * 1000)::bigint;
+
 -- Adds a named constraint to an existing table unless it is there: `create table if not exists`
 -- never adds one to a table an earlier pack created, so later packs guard each addition with this.
 create or replace procedure util.ensure_constraint(p_table regclass, p_name text, p_definition text)

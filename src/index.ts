@@ -3,11 +3,13 @@
  * @packageDocumentation
  */
 export { type Bound, type Client, type ClientOptions, type ClientScope, createClient } from './client.js';
-export * from './core/codecs.js';
+export { type JsonObject, type JsonValue, MAX_INSTANT_MS, MIN_INSTANT_MS } from './core/codecs.js';
 export {
   AuthError,
   type AuthReason,
   ConflictError,
+  ConnectionError,
+  type ConnectionReason,
   CryptopiError,
   IntegrityError,
   type Issue,
@@ -17,10 +19,10 @@ export {
   type PackOutcome,
   type PackResult,
   type PgFacts,
+  isCryptopiError,
   ValidationError,
 } from './core/errors.js';
-export { inTransaction, type Logger, type Queryable, type Sql } from './core/queryable.js';
-export { mapPgError, parseInput, parseMaybe, parseOne, parseRow, parseRows, run } from './core/run.js';
+export type { Logger, Queryable, Sql } from './core/queryable.js';
 export {
   defaultPacksDir,
   LEDGER_SCHEMA,

@@ -6,6 +6,8 @@ import type { z } from 'zod';
 import {
   AuthError,
   ConflictError,
+  ConnectionError,
+  CryptopiError,
   type Issue,
   IntegrityError,
   NotFoundError,
@@ -77,11 +79,69 @@ function withoutValue(e: PgErrorLike): string {
   return e.message.replace(/^value ".*" is out of range/s, 'value is out of range').replace(/: ".*"$/s, '');
 }
 
+/** postgres.js / Node socket codes that mean the server could not be reached. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOENT',
+]);
+/** Codes that mean an open connection was lost. */
+const LOST = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+]);
+/** Codes that mean a deadline passed. */
+const TIMEOUT = new Set(['CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
 /**
- * Maps a PostgreSQL error to the SDK's classes; anything unmapped is returned untouched.
- * One table for the whole SDK: callers branch on the class, the SQLSTATE stays on the error.
+ * A driver or socket error (not one PostgreSQL raised) as a `ConnectionError`, or undefined when it
+ * is not about the connection. Also PostgreSQL's own: class 08 (connection exception), 57P01–57P03
+ * (the backend was terminated, the server is shutting down or starting).
  */
-export function mapPgError(operation: string, e: unknown): unknown {
+export function connectionErrorOf(operation: string, e: unknown): ConnectionError | undefined {
+  if (e instanceof ConnectionError) return e;
+  if (!(e instanceof Error)) return undefined;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  if (isPgError(e)) {
+    if (code === '57P01' || code === '57P02' || code.startsWith('08'))
+      return new ConnectionError(operation, 'lost', { cause: e, driverCode: code });
+    if (code === '57P03')
+      return new ConnectionError(operation, 'unreachable', { cause: e, driverCode: code });
+    return undefined;
+  }
+  if (UNREACHABLE.has(code))
+    return new ConnectionError(operation, 'unreachable', { cause: e, driverCode: code });
+  if (LOST.has(code)) return new ConnectionError(operation, 'lost', { cause: e, driverCode: code });
+  if (TIMEOUT.has(code)) return new ConnectionError(operation, 'timeout', { cause: e, driverCode: code });
+  return undefined;
+}
+
+/** What a `NotFoundError` raised by PostgreSQL (P0002) is about, when the caller knows better than the server. */
+export interface NotFoundContext {
+  entity: string;
+  key: Record<string, unknown>;
+}
+
+/** SQLSTATEs that say the database holds another schema than the SDK expects (a pack missing or changed). */
+const DRIFT = new Set(['42P01', '42703', '42883', '3F000', '42704']);
+
+/**
+ * Maps an error to the SDK's classes: PostgreSQL errors by SQLSTATE (one table for the whole SDK:
+ * callers branch on the class, the SQLSTATE stays on the error), connection loss to
+ * `ConnectionError`. Any other PostgreSQL error becomes a plain `CryptopiError` (code `database`)
+ * with the driver error as `cause`; an SDK error is returned as it is; anything else (a bug) too.
+ */
+export function mapPgError(operation: string, e: unknown, notFound?: NotFoundContext): unknown {
+  const lost = connectionErrorOf(operation, e);
+  if (lost) return lost;
   if (!isPgError(e)) return e;
   const f = facts(e);
   const code = e.code;
@@ -102,6 +162,7 @@ export function mapPgError(operation: string, e: unknown): unknown {
       );
     case '40001':
     case '40P01':
+    case '55P03':
       return new ConflictError(operation, { sqlstate: code, table, detail: e.detail }, { cause: e });
     case '23503': {
       const cols = keyColumns(e.detail);
@@ -123,13 +184,22 @@ export function mapPgError(operation: string, e: unknown): unknown {
         [{ path: e.column_name ? [e.column_name] : [], message: 'must not be null' }],
         { cause: e, facts: f },
       );
-    case 'P0002':
-      return new NotFoundError(operation, e.message, { cause: e, facts: f });
+    case 'P0002': {
+      // our functions raise P0002 naming the entity in the message; the key is the caller's
+      const entity = notFound?.entity ?? (table ? singular(table) : 'row');
+      return new NotFoundError(operation, entity, notFound?.key ?? {}, {
+        cause: e,
+        facts: f,
+        ...(notFound ? {} : { message: e.message }),
+      });
+    }
     case '28000':
     case '28P01':
       return new AuthError(operation, 'unknown', { cause: e, facts: f });
     case '42501':
       return new AuthError(operation, 'forbidden', { cause: e, facts: f });
+    case '57014':
+      return new ConnectionError(operation, 'timeout', { cause: e, driverCode: code });
     default:
       // class 22 (data exception): a bad value reached the database (e.g. our functions' errcode 22023)
       if (code.startsWith('22')) {
@@ -138,16 +208,38 @@ export function mapPgError(operation: string, e: unknown): unknown {
           facts: f,
         });
       }
-      return e;
+      if (DRIFT.has(code)) {
+        return new IntegrityError(
+          operation,
+          [{ path: [], message: `the database does not hold what the SDK expects (${code}): run migrate()` }],
+          { cause: e, facts: f },
+        );
+      }
+      return new CryptopiError('database', `${operation}: database error ${code}`, {
+        cause: e,
+        retryable: code.startsWith('53'),
+      });
   }
 }
 
-/** Awaits a query, mapping PostgreSQL errors to the SDK's classes (see `mapPgError`). */
-export async function run<T>(operation: string, query: PromiseLike<T>): Promise<T> {
+/** `wallet.accounts` → `wallet.account` (a NotFoundError names one row). */
+function singular(table: string): string {
+  return table.replace(/ies$/, 'y').replace(/(?<!s)s$/, '');
+}
+
+/**
+ * Awaits a query, mapping errors to the SDK's classes (see `mapPgError`). `notFound` names what a
+ * P0002 raised by the procedure is about (entity and the key the caller looked up).
+ */
+export async function run<T>(
+  operation: string,
+  query: PromiseLike<T>,
+  notFound?: NotFoundContext,
+): Promise<T> {
   try {
     return await query;
   } catch (e) {
-    throw mapPgError(operation, e);
+    throw mapPgError(operation, e, notFound);
   }
 }
 

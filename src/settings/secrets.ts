@@ -14,7 +14,7 @@ export function withoutSecrets(operation: string, e: unknown): Error {
       facts: { sqlstate: mapped.sqlstate, constraint: mapped.constraint },
     });
   }
-  if (mapped instanceof NotFoundError) return new NotFoundError(operation, mapped.key);
+  if (mapped instanceof NotFoundError) return new NotFoundError(operation, mapped.entity, { ...mapped.key });
   if (mapped instanceof AuthError) return new AuthError(operation, mapped.reason);
   if (mapped instanceof ConflictError) {
     return new ConflictError(operation, {

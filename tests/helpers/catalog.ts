@@ -66,12 +66,14 @@ export async function tableHashes(sql: Sql, options: { ignoreTimes?: boolean } =
 
 /**
  * Our functions (extensions' left out), each with whether it pins search_path to pg_catalog first
- * (spec/README.md); of one schema when `schema` is given.
+ * (spec/README.md); of one schema when `schema` is given. A SQL-standard body (`return …` /
+ * `begin atomic`) counts as pinned: its names are resolved when it is created, never at run time.
  */
 export async function functionPins(sql: Sql, schema?: string) {
   return sql<{ schema: string; name: string; pinned: boolean }[]>`
     select n.nspname as schema, p.proname as name,
-           exists (select 1 from unnest(p.proconfig) c where c like 'search_path=pg_catalog%') as pinned
+           (p.prosqlbody is not null
+            or exists (select 1 from unnest(p.proconfig) c where c like 'search_path=pg_catalog%')) as pinned
     from pg_proc p join pg_namespace n on n.oid = p.pronamespace
     where ${sql.unsafe(OURS)} ${schema === undefined ? sql`` : sql`and n.nspname = ${schema}`}
       and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid
