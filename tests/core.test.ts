@@ -2,11 +2,26 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { createClient } from '../src/client.js';
-import { decimal, decimalInput, instant, int8, timestamptz } from '../src/core/codecs.js';
+import {
+  decimal,
+  decimalInput,
+  float8Input,
+  instant,
+  int8,
+  json,
+  jsonObject,
+  jsonObjectRow,
+  text,
+  timestamptz,
+  uuid,
+} from '../src/core/codecs.js';
 import {
   AuthError,
   ConflictError,
+  ConnectionError,
+  CryptopiError,
   IntegrityError,
+  isCryptopiError,
   NotFoundError,
   ValidationError,
 } from '../src/core/errors.js';
@@ -60,19 +75,114 @@ describe('PostgreSQL errors map to the SDK classes, keeping the facts and the ca
     expect((bad as ValidationError).sqlstate).toBe('22P02');
   });
 
-  it('P0002 is NotFoundError, 42501 AuthError, anything else passes through untouched', async () => {
+  it('P0002 is NotFoundError (entity and key as data), 42501 AuthError, drift IntegrityError, the rest CryptopiError', async () => {
     const nf = await refusal(
-      run('t', db.sql`do $$ begin raise exception 'window 9q' using errcode = 'P0002'; end $$`),
+      run('t.get', db.sql`do $$ begin raise exception 'window 9q' using errcode = 'P0002'; end $$`, {
+        entity: 'settings.window',
+        key: { label: '9q' },
+      }),
     );
     expect(nf).toBeInstanceOf(NotFoundError);
-    expect((nf as NotFoundError).key).toBe('window 9q');
+    expect(nf).toMatchObject({ entity: 'settings.window', key: { label: '9q' }, sqlstate: 'P0002' });
+    expect((nf as Error).message).toBe('t.get: settings.window not found (by label)');
+    const bare = await refusal(
+      run('t', db.sql`do $$ begin raise exception 'no such window' using errcode = 'P0002'; end $$`),
+    );
+    expect(bare).toMatchObject({ entity: 'row', key: {}, message: 't: no such window' });
     const auth = await refusal(
       run('t', db.sql`do $$ begin raise exception 'no' using errcode = '42501'; end $$`),
     );
     expect(auth).toMatchObject({ reason: 'forbidden' });
     expect(auth).toBeInstanceOf(AuthError);
-    const other = await refusal(run('t', db.sql`select * from public.nowhere`));
-    expect(other).toMatchObject({ name: 'PostgresError', code: '42P01' });
+    const drift = await refusal(run('t', db.sql`select * from public.nowhere`));
+    expect(drift).toBeInstanceOf(IntegrityError);
+    expect(drift).toMatchObject({ sqlstate: '42P01', cause: { name: 'PostgresError', code: '42P01' } });
+    const other = await refusal(run('t', db.sql`select 1/0`));
+    expect(other).toBeInstanceOf(ValidationError); // 22012, a data exception
+    const raw = await refusal(
+      run('t', db.sql`do $$ begin raise exception 'boom' using errcode = 'XX000'; end $$`),
+    );
+    expect(raw).toBeInstanceOf(CryptopiError);
+    expect(raw).toMatchObject({ code: 'database', retryable: false, message: 't: database error XX000' });
+  });
+
+  it('serialization failures and deadlocks are retryable ConflictErrors; a unique violation is not', async () => {
+    const ser = await refusal(
+      run('t', db.sql`do $$ begin raise exception 'x' using errcode = '40001'; end $$`),
+    );
+    const dead = await refusal(
+      run('t', db.sql`do $$ begin raise exception 'x' using errcode = '40P01'; end $$`),
+    );
+    await db.sql`insert into public.parent values (90, 'taken', 1)`;
+    const dup = await refusal(run('t', db.sql`insert into public.parent values (91, 'taken', 1)`));
+    expect([ser, dead, dup].map((e) => [e instanceof ConflictError, (e as ConflictError).retryable])).toEqual(
+      [
+        [true, true],
+        [true, true],
+        [true, false],
+      ],
+    );
+  });
+});
+
+describe('connection loss is a retryable ConnectionError', () => {
+  it('an unreachable server', async () => {
+    const sql = postgres('postgres://postgres@127.0.0.1:1/postgres', { connect_timeout: 2, max: 1 });
+    try {
+      const e = await refusal(run('t.connect', sql`select 1`));
+      expect(e).toBeInstanceOf(ConnectionError);
+      expect(e).toMatchObject({ reason: 'unreachable', retryable: true, driverCode: 'ECONNREFUSED' });
+      expect((e as Error).message).toBe('t.connect: server unreachable (ECONNREFUSED)');
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+
+  it('a backend terminated under a running query', async () => {
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const [me] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const query = run('t.sleep', sql`select pg_sleep(30)`);
+      const caught = refusal(query);
+      for (let i = 0; i < 250; i++) {
+        const [r] = await db.sql<{ n: number }[]>`
+          select count(*)::int as n from pg_stat_activity where pid = ${me?.pid ?? 0} and query like '%pg_sleep%'`;
+        if (r?.n === 1) break;
+        if (i === 249) throw new Error(`backend ${me?.pid} never started its pg_sleep`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await db.sql`select pg_terminate_backend(${me?.pid ?? 0})`;
+      const e = await caught;
+      expect(e).toBeInstanceOf(ConnectionError);
+      expect(e).toMatchObject({ reason: 'lost', retryable: true });
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+});
+
+describe('errors are branded: instanceof holds across copies of the SDK', () => {
+  it("a second copy of the error module (as an ESM and a CJS build would be) recognises the first one's errors", async () => {
+    vi.resetModules();
+    const copy = (await import('../src/core/errors.js?copy')) as typeof import('../src/core/errors.js');
+    expect(copy.ValidationError).not.toBe(ValidationError);
+    const mine = new ValidationError('op', [{ path: ['a'], message: 'bad' }]);
+    const theirs = new copy.NotFoundError('op', 'wallet.account', { id: 'x' });
+    expect([
+      mine instanceof copy.ValidationError,
+      mine instanceof copy.CryptopiError,
+      mine instanceof copy.NotFoundError,
+      theirs instanceof NotFoundError,
+      theirs instanceof CryptopiError,
+      theirs instanceof ValidationError,
+      theirs instanceof Error,
+      isCryptopiError(theirs),
+      copy.isCryptopiError(mine),
+      isCryptopiError(new Error('plain')),
+      new Error('plain') instanceof CryptopiError,
+      null instanceof CryptopiError,
+    ]).toEqual([true, true, false, true, true, false, true, true, true, false, false, false]);
+    expect(theirs.name).toBe('NotFoundError');
   });
 });
 
@@ -131,13 +241,14 @@ describe('inputs and rows', () => {
   const Row = z.object({ id: int8, qty: decimal, at: timestamptz });
   it('rows are parsed with the type policy; a drifted row is an IntegrityError naming column and value', async () => {
     const rows =
-      await db.sql`select 9007199254740991::int8 as id, 12.500::numeric as qty, timestamptz '2024-01-02T03:04:05.678Z' as at`;
+      await db.sql`select 9007199254740991::int8 as id, 12.500::numeric as qty, util.epoch_ms(timestamptz '2024-01-02T03:04:05.678Z') as at`;
     expect(parseOne('src', Row, rows)).toEqual({
       id: 9007199254740991,
       qty: '12.500',
       at: new Date('2024-01-02T03:04:05.678Z'),
     });
-    const big = await db.sql`select 9007199254740993::int8 as id, 1::numeric as qty, now() as at`;
+    const big =
+      await db.sql`select 9007199254740993::int8 as id, 1::numeric as qty, util.epoch_ms(now()) as at`;
     const e = (() => {
       try {
         parseRows('v_big', Row, big);
@@ -160,7 +271,25 @@ describe('inputs and rows', () => {
   it('instants accept Date, epoch ms and ISO strings with an offset; decimals stay exact strings', () => {
     const d = new Date('2024-05-01T00:00:00Z');
     expect([d, d.getTime(), '2024-05-01T02:00:00+02:00'].map((v) => instant.parse(v))).toEqual([d, d, d]);
-    expect(instant.safeParse('2024-05-01').success).toBe(false);
+    const messages = (v: unknown) => instant.safeParse(v).error?.issues.map((i) => i.message);
+    expect(messages('2024-05-01')).toEqual([
+      'needs an offset (Z or ±hh:mm): a time without one means different instants on different servers',
+    ]);
+    expect(messages('2025-01-01T00:00:00')).toEqual(messages('2024-05-01'));
+    expect(messages('2025-02-30T00:00:00Z')).toEqual(['is not a calendar date and time']);
+    expect(messages('2023-02-29T00:00:00Z')).toEqual(['is not a calendar date and time']);
+    expect(messages('yesterday')).toEqual([
+      'expected an ISO-8601 instant with an offset, such as 2025-01-01T00:00:00Z',
+    ]);
+    expect(messages(new Date(Number.NaN))).toEqual(['expected a valid instant']);
+    expect(messages(Date.UTC(10000, 0, 1))).toEqual(['must be between years 1 and 9999']);
+    expect(messages(-62_135_596_800_001)).toEqual(['must be between years 1 and 9999']);
+    expect(messages(1.5)).toEqual(['expected an instant in whole milliseconds']);
+    // years below 100 are exact (new Date('0050-06-01 00:00:00+00') is 1950), leap days too
+    expect(instant.parse('0050-06-01T00:00:00Z').getTime()).toBe(-60_576_249_600_000);
+    expect(instant.parse('0001-01-01T00:00:00Z').getTime()).toBe(-62_135_596_800_000);
+    expect(instant.parse('9999-12-31T23:59:59.999Z').getTime()).toBe(253_402_300_799_999);
+    expect(instant.parse('2024-02-29T12:00:00-03:30').toISOString()).toBe('2024-02-29T15:30:00.000Z');
     // below the millisecond: zeros are fine, anything else would be cut off silently by a Date
     expect(instant.parse('2024-05-01T00:00:00.123000Z')).toEqual(new Date('2024-05-01T00:00:00.123Z'));
     expect(instant.safeParse('2024-05-01T00:00:00.1234Z').error?.issues.map((i) => i.message)).toEqual([
@@ -170,6 +299,80 @@ describe('inputs and rows', () => {
     expect(decimalInput.parse(0.1)).toBe('0.1');
     expect(decimalInput.safeParse('1,5').success).toBe(false);
     expect(decimalInput.safeParse(Number.NaN).success).toBe(false);
+    expect(decimalInput.parse(-0)).toBe('0');
+    expect(float8Input.parse(-0)).toBe(0);
+    expect(Object.is(float8Input.parse(-0), -0)).toBe(false);
+    expect(float8Input.safeParse(Number.POSITIVE_INFINITY).success).toBe(false);
+    expect(uuid.safeParse('not-a-uuid').error?.issues.map((i) => i.message)).toEqual(['not a uuid']);
+  });
+
+  it('text refuses NUL and lone surrogates (the driver would send U+FFFD and merge distinct keys)', () => {
+    const t = text({ min: 1, max: 5 });
+    const messages = (v: unknown) => t.safeParse(v).error?.issues.map((i) => i.message);
+    expect(t.parse('a😀b')).toBe('a😀b');
+    expect(messages('a\u0000')).toEqual(['must not contain NUL (U+0000)']);
+    expect(messages('a\ud800')).toEqual(['must not contain a lone surrogate (ill-formed UTF-16)']);
+    expect(messages('\udc00a')).toEqual(['must not contain a lone surrogate (ill-formed UTF-16)']);
+    expect(messages('')).toEqual(['must be at least 1 character']);
+    expect(messages('abcdef')).toEqual(['must be at most 5 characters']);
+  });
+
+  it('JSON inputs are JSON values only, checked in place: the value is passed on unchanged', () => {
+    const withProto = JSON.parse('{"__proto__": {"polluted": true}, "a": [1, "x", null]}');
+    const r = jsonObject.parse(withProto);
+    expect(r).toBe(withProto);
+    expect(JSON.stringify(r)).toBe('{"__proto__":{"polluted":true},"a":[1,"x",null]}');
+    const issues = (v: unknown) =>
+      json.safeParse(v).error?.issues.map((i) => ({ path: i.path, message: i.message }));
+    const cyclic: Record<string, unknown> = { a: {} };
+    (cyclic.a as Record<string, unknown>).self = cyclic;
+    let deep: unknown = 1;
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    expect(issues({ a: [1, Number.NaN] })).toEqual([
+      { path: ['a', 1], message: 'must be a finite number (JSON has no NaN or Infinity)' },
+    ]);
+    expect(issues({ big: 1n })).toEqual([
+      { path: ['big'], message: 'must not be a BigInt (send it as a string)' },
+    ]);
+    expect(issues({ u: undefined })).toEqual([
+      { path: ['u'], message: 'must not be undefined (JSON has no undefined)' },
+    ]);
+    expect(issues({ at: new Date(0) })).toEqual([
+      { path: ['at'], message: 'must be a plain object, array or primitive (send a Date as an ISO string)' },
+    ]);
+    expect(issues(cyclic)).toEqual([{ path: ['a', 'self'], message: 'is circular (contains itself)' }]);
+    expect(issues(deep)?.[0]?.message).toBe('nests deeper than 64 levels');
+    expect(issues({ 'k\u0000': 1 })).toEqual([
+      { path: ['k\u0000'], message: 'key must not contain NUL (U+0000)' },
+    ]);
+    expect(issues('x'.repeat(1_000_001))?.[0]?.message).toBe('is longer than 1000000 characters as JSON');
+    expect(jsonObject.safeParse([1]).error?.issues.map((i) => i.message)).toEqual(['expected a JSON object']);
+    const row = JSON.parse('{"__proto__": 1}');
+    expect(jsonObjectRow.parse(row)).toBe(row);
+  });
+
+  it('util.epoch_ms reads instants exactly whatever the session TimeZone, for years 1 to 9999', async () => {
+    const instants = [
+      '0001-01-01T00:00:00.000Z',
+      '0050-06-01T00:00:00.000Z',
+      '1850-01-01T00:00:00.123Z',
+      '1900-01-01T00:00:00.000Z',
+      '1970-01-01T00:00:00.000Z',
+      '2038-01-19T03:14:08.000Z',
+      '9999-12-31T23:59:59.999Z',
+    ];
+    const Read = z.object({ at: timestamptz });
+    for (const zone of ['Europe/Amsterdam', 'Asia/Kolkata', 'America/New_York']) {
+      const sql = postgres(db.url, { max: 1, connection: { TimeZone: zone }, onnotice: () => {} });
+      try {
+        for (const iso of instants) {
+          const rows = await sql`select util.epoch_ms(${iso}::timestamptz) as at`;
+          expect([zone, parseOne('t', Read, rows).at.toISOString()]).toEqual([zone, iso]);
+        }
+      } finally {
+        await sql.end();
+      }
+    }
   });
 });
 
@@ -221,7 +424,7 @@ describe('client', () => {
         })
         .catch(() => {});
     });
-    const ids = await db.sql`select id from public.parent where id >= 10 order by id`;
+    const ids = await db.sql`select id from public.parent where id between 10 and 13 order by id`;
     expect(ids.map((r) => r.id)).toEqual([10, 12]);
     await client.close(); // a pool passed in stays open for its owner
     expect(await db.sql`select 1 as one`).toEqual([{ one: 1 }]);

@@ -142,7 +142,7 @@ function instantIssue(ms: number): string | undefined {
  * Date would cut it off silently, and two instants could become one).
  */
 export const instant = z
-  .union([z.date({ error: 'expected a valid Date' }), z.number(), z.string()], {
+  .union([z.instanceof(Date), z.number(), z.string()], {
     error: 'expected a Date, epoch milliseconds or an ISO-8601 string with an offset',
   })
   .transform((v, ctx) => {
@@ -225,6 +225,7 @@ export function jsonProblem(value: unknown): JsonProblem | undefined {
     switch (typeof v) {
       case 'string': {
         chars += v.length + 2;
+        if (chars > JSON_LIMITS.chars) return fail(`is longer than ${JSON_LIMITS.chars} characters as JSON`);
         const p = textProblem(v);
         return p ? fail(p) : undefined;
       }
