@@ -24,17 +24,6 @@ create table if not exists wallet.accounts (
   unique (owner_id, venue, label)
 );
 
--- an earlier version of this pack trimmed only spaces (btrim), in checks PostgreSQL named accounts_venue_check
--- and accounts_label_check: a tab or a no-break space around a venue passed the table but not the SDK
-alter table wallet.accounts drop constraint if exists accounts_venue_check;
-alter table wallet.accounts drop constraint if exists accounts_label_check;
-call util.ensure_constraint('wallet.accounts', 'accounts_venue_form', $c$check (
-  length(venue) between 1 and 64 and venue !~ '^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$'
-)$c$);
-call util.ensure_constraint('wallet.accounts', 'accounts_label_form', $c$check (
-  length(label) between 1 and 100 and label !~ '^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$'
-)$c$);
-
 -- updated_at follows the account's own fields, not its ledger activity (ledger_version)
 create or replace trigger trg_accounts_touch
   before update of owner_id, venue, label, base_currency, status, allow_negative on wallet.accounts
@@ -72,14 +61,6 @@ create table if not exists wallet.moves (
   created_at      timestamptz not null default now(),
   constraint moves_idempotency_key unique (account_id, idempotency_key)
 );
-
--- an earlier version of this pack checked the key's form without the ':n' suffix, in a check that
--- PostgreSQL named moves_check
-alter table wallet.moves drop constraint if exists moves_check;
-call util.ensure_constraint('wallet.moves', 'moves_idempotency_key_form', $c$check (
-  idempotency_key = 'ext:' || external_id
-  or (external_id is null and idempotency_key ~ '^content:[0-9a-f]{64}(:([2-9]|[1-9][0-9]+))?$')
-)$c$);
 
 create index if not exists moves_account_asset_time_idx on wallet.moves (account_id, asset, occurred_at);
 create index if not exists moves_account_time_idx on wallet.moves (account_id, occurred_at, id);

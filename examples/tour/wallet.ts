@@ -32,17 +32,19 @@ export async function tour(db: Client, print: (line: string) => void): Promise<v
       occurredAt: '2025-01-01T00:01:00Z',
       externalId: 'trade-1-in',
     },
-  ] as const;
-  const first = await db.wallet.recordMoves(account.id, [...moves]);
-  const again = await db.wallet.recordMoves(account.id, [...moves]);
+  ];
+  const first = await db.wallet.recordMoves({ accountId: account.id, moves });
+  const again = await db.wallet.recordMoves({ accountId: account.id, moves });
   print(
     `import: ${first.inserted} inserted; the same import again: ${again.inserted} inserted, ${again.skipped} skipped`,
   );
-  for (const b of await db.wallet.balances(account.id)) print(`balance ${b.asset.padEnd(5)} ${b.balance}`);
+  for (const b of await db.wallet.balances({ accountIds: [account.id] }))
+    print(`balance ${b.asset.padEnd(5)} ${b.balance}`);
   const refused = await db.wallet
-    .recordMoves(account.id, [
-      { kind: 'withdrawal', asset: 'BTC', amount: '1', occurredAt: '2025-01-02T00:00:00Z' },
-    ])
+    .recordMoves({
+      accountId: account.id,
+      moves: [{ kind: 'withdrawal', asset: 'BTC', amount: '1', occurredAt: '2025-01-02T00:00:00Z' }],
+    })
     .catch((e: unknown) => e);
   if (refused instanceof ValidationError) print(`withdrawing 1 BTC: refused (${refused.issues[0]?.message})`);
 }

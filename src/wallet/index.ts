@@ -3,7 +3,6 @@
  * of assets on them (idempotent imports, no overdraw unless allowed), balance snapshots, and the
  * current balances (last snapshot + the moves after it). Quantities are exact decimal strings.
  */
-import { z } from 'zod';
 import { pgArray } from '../core/arrays.js';
 import { uuid } from '../core/codecs.js';
 import { NotFoundError } from '../core/errors.js';
@@ -12,11 +11,12 @@ import { parseInput, parseMaybe, parseOne, parseRows, run } from '../core/run.js
 import {
   AccountRow,
   BalanceRow,
+  BalancesInput,
   CreateAccountInput,
   ListAccountsOptions,
-  ListMovesOptions,
-  MoveInput,
+  ListMovesInput,
   MoveRow,
+  RecordMovesInput,
   RecordMovesResult,
   SnapshotRow,
   TakeSnapshotInput,
@@ -25,24 +25,37 @@ import {
 
 export * from './schemas.js';
 
+/** What a NotFoundError of this module is about. */
+const ACCOUNT = 'wallet.account';
+
 const ACCOUNT_COLUMNS = (sql: Queryable) => sql`
   id, owner_id as "ownerId", venue, label, base_currency as "baseCurrency", status,
-  allow_negative as "allowNegative", ledger_version as "ledgerVersion", created_at as "createdAt", updated_at as "updatedAt"
+  allow_negative as "allowNegative", ledger_version as "ledgerVersion",
+  util.epoch_ms(created_at) as "createdAt", util.epoch_ms(updated_at) as "updatedAt"
 `;
 const SNAPSHOT_COLUMNS = (sql: Queryable) => sql`
-  id, account_id as "accountId", asset, balance::text as balance, taken_at as "takenAt", source,
-  created_at as "createdAt"
+  id, account_id as "accountId", asset, balance::text as balance, util.epoch_ms(taken_at) as "takenAt",
+  source, util.epoch_ms(created_at) as "createdAt"
 `;
 
-const AccountId = z.strictObject({ accountId: uuid });
-const RecordMovesArgs = z.strictObject({ accountId: uuid, moves: z.array(MoveInput) });
-const UpdateAccountArgs = z.strictObject({ accountId: uuid, changes: UpdateAccountInput });
-const ListMovesArgs = z.strictObject({ accountId: uuid, options: ListMovesOptions });
-const TakeSnapshotArgs = z.strictObject({ accountId: uuid, input: TakeSnapshotInput });
+/** The given uuids once each (lower-case, as PostgreSQL gives them back), in their first order. */
+function distinct(ids: readonly string[]): string[] {
+  return [...new Set(ids.map((id) => id.toLowerCase()))];
+}
 
-async function accountExists(op: string, sql: Queryable, accountId: string): Promise<boolean> {
-  const rows = await run(op, sql`select 1 from wallet.accounts where id = ${accountId}`);
-  return rows.length > 0;
+/**
+ * Throws a NotFoundError naming the first of `ids` (in order) that is not an account. Only asked
+ * for the ids a read found no rows for (an account without moves exists all the same).
+ */
+async function assertAccounts(op: string, sql: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const rows = await run(
+    op,
+    sql<{ id: string }[]>`select id from wallet.accounts where id = any(${pgArray(ids)}::uuid[])`,
+  );
+  const found = new Set(rows.map((r) => r.id));
+  const missing = ids.find((id) => !found.has(id));
+  if (missing !== undefined) throw new NotFoundError(op, ACCOUNT, { id: missing });
 }
 
 /**
@@ -77,45 +90,49 @@ export async function createAccount(sql: Queryable, input: CreateAccountInput): 
 }
 
 /**
- * One account by id, or null when there is none.
+ * One account by id, or null when there is none (many at once: `listAccounts({ ids })`).
  *
  * Reads `wallet.accounts`.
  * @example
  * ```ts
  * const acc = await db.wallet.getAccount(accountId);
  * ```
- * @throws ValidationError when `accountId` is not a uuid (nothing is sent)
+ * @throws ValidationError when `id` is not a uuid (nothing is sent)
  */
-export async function getAccount(sql: Queryable, accountId: string): Promise<AccountRow | null> {
+export async function getAccount(sql: Queryable, id: string): Promise<AccountRow | null> {
   const op = 'wallet.getAccount';
-  const args = parseInput(op, AccountId, { accountId });
+  const accountId = parseInput(op, uuid, id);
   const rows = await run(
     op,
-    sql`select ${ACCOUNT_COLUMNS(sql)} from wallet.accounts where id = ${args.accountId}`,
+    sql`select ${ACCOUNT_COLUMNS(sql)} from wallet.accounts where id = ${accountId}`,
   );
   return parseMaybe('wallet.accounts', AccountRow, rows);
 }
 
 /**
- * Accounts matching the filters (all of them without), by owner, venue and label.
+ * Accounts matching every given filter (all of them without), by owner, venue and label.
  *
  * Reads `wallet.accounts`.
  * @example
  * ```ts
- * const mine = await db.wallet.listAccounts({ ownerId, status: 'active' });
+ * const mine = await db.wallet.listAccounts({ ownerIds: [ownerId], status: 'active' });
+ * const some = await db.wallet.listAccounts({ ids: [a.id, b.id] });
  * ```
  * @throws ValidationError when a filter is malformed (nothing is sent)
  */
 export async function listAccounts(sql: Queryable, options: ListAccountsOptions = {}): Promise<AccountRow[]> {
   const op = 'wallet.listAccounts';
-  const { ownerId = null, venue = null, status = null } = parseInput(op, ListAccountsOptions, options);
+  const f = parseInput(op, ListAccountsOptions, options);
+  const none = sql``;
   const rows = await run(
     op,
     sql`
       select ${ACCOUNT_COLUMNS(sql)} from wallet.accounts
-      where (${ownerId}::uuid is null or owner_id = ${ownerId}::uuid)
-        and (${venue}::text is null or venue = ${venue}::text)
-        and (${status}::text is null or status = ${status}::text)
+      where true
+        ${f.ids ? sql`and id = any(${pgArray(f.ids)}::uuid[])` : none}
+        ${f.ownerIds ? sql`and owner_id = any(${pgArray(f.ownerIds)}::uuid[])` : none}
+        ${f.venue !== undefined ? sql`and venue = ${f.venue}` : none}
+        ${f.status !== undefined ? sql`and status = ${f.status}` : none}
       order by owner_id, venue, label
     `,
   );
@@ -128,26 +145,22 @@ export async function listAccounts(sql: Queryable, options: ListAccountsOptions 
  * Wraps `wallet.sp_update_account`. Closing an account keeps its moves and snapshots and refuses new ones.
  * @example
  * ```ts
- * await db.wallet.updateAccount(accountId, { status: 'closed' });
+ * await db.wallet.updateAccount({ id: accountId, status: 'closed' });
  * ```
  * @throws ValidationError when the input is malformed (nothing is sent)
- * @throws NotFoundError when there is no such account
+ * @throws NotFoundError when there is no such account (`entity` `'wallet.account'`, `key` `{ id }`)
  * @throws ConflictError when the new label is taken for that owner and venue
  */
-export async function updateAccount(
-  sql: Queryable,
-  accountId: string,
-  changes: UpdateAccountInput,
-): Promise<AccountRow> {
+export async function updateAccount(sql: Queryable, input: UpdateAccountInput): Promise<AccountRow> {
   const op = 'wallet.updateAccount';
-  const args = parseInput(op, UpdateAccountArgs, { accountId, changes });
-  const { label = null, status = null, allowNegative = null } = args.changes;
+  const { id, label = null, status = null, allowNegative = null } = parseInput(op, UpdateAccountInput, input);
   const rows = await run(
     op,
     sql`
       select ${ACCOUNT_COLUMNS(sql)}
-      from wallet.sp_update_account(${args.accountId}, ${label}, ${status}, ${allowNegative})
+      from wallet.sp_update_account(${id}, ${label}, ${status}, ${allowNegative})
     `,
+    { entity: ACCOUNT, key: { id } },
   );
   return parseOne('wallet.sp_update_account', AccountRow, rows);
 }
@@ -169,10 +182,13 @@ export async function updateAccount(
  * so it holds for every writer).
  * @example
  * ```ts
- * const r = await db.wallet.recordMoves(accountId, [
- *   { kind: 'deposit', asset: 'BTC', amount: '0.5', occurredAt: Date.now(), externalId: 'dep-1' },
- *   { kind: 'fee', asset: 'BTC', amount: '0.0001', occurredAt: Date.now(), externalId: 'fee-1' },
- * ]);
+ * const r = await db.wallet.recordMoves({
+ *   accountId,
+ *   moves: [
+ *     { kind: 'deposit', asset: 'BTC', amount: '0.5', occurredAt: Date.now(), externalId: 'dep-1' },
+ *     { kind: 'fee', asset: 'BTC', amount: '0.0001', occurredAt: Date.now(), externalId: 'fee-1' },
+ *   ],
+ * });
  * // r: { inserted: 2, skipped: 0, skippedExternalIds: [] }; the same call again: inserted 0, skipped 2
  * ```
  * @throws ValidationError when a move is malformed (nothing is sent), when the batch would overdraw
@@ -181,16 +197,11 @@ export async function updateAccount(
  * @throws ConflictError when an external id is already recorded with other content (23505,
  *   `moves_idempotency_key`; nothing of the batch is written), or 40001 in a repeatable read
  *   transaction that started before a concurrent write of the account (retry)
- * @throws NotFoundError when there is no such account
+ * @throws NotFoundError when there is no such account (`entity` `'wallet.account'`, `key` `{ id }`)
  */
-export async function recordMoves(
-  sql: Queryable,
-  accountId: string,
-  moves: readonly MoveInput[],
-): Promise<RecordMovesResult> {
+export async function recordMoves(sql: Queryable, input: RecordMovesInput): Promise<RecordMovesResult> {
   const op = 'wallet.recordMoves';
-  const args = parseInput(op, RecordMovesArgs, { accountId, moves });
-  const m = args.moves;
+  const { accountId, moves: m } = parseInput(op, RecordMovesInput, input);
   // arrays go as literals and come back as jsonb: the same on a pool with `fetch_types: false`
   const rows = await run(
     op,
@@ -198,7 +209,7 @@ export async function recordMoves(
       select inserted_count as inserted, skipped_count as skipped,
              to_jsonb(skipped_external_ids) as "skippedExternalIds"
       from wallet.sp_record_moves(
-        ${args.accountId},
+        ${accountId},
         ${pgArray(m.map((x) => x.kind))}::text[],
         ${pgArray(m.map((x) => x.asset))}::text[],
         ${pgArray(m.map((x) => x.amount))}::numeric[],
@@ -207,47 +218,50 @@ export async function recordMoves(
         ${pgArray(m.map((x) => x.externalId ?? null))}::text[]
       )
     `,
+    { entity: ACCOUNT, key: { id: accountId } },
   );
   return parseOne('wallet.sp_record_moves', RecordMovesResult, rows);
 }
 
 /**
- * The moves of an account, oldest first (by `occurredAt`, then insertion).
+ * The moves of one or more accounts, oldest first (by `occurredAt`, then insertion); each row names
+ * its account. One round trip for any number of accounts.
  *
  * Reads `wallet.moves`.
  * @example
  * ```ts
- * const btc = await db.wallet.listMoves(accountId, { asset: 'BTC', since: '2025-01-01T00:00:00Z' });
+ * const btc = await db.wallet.listMoves({ accountIds: [accountId], asset: 'BTC', since: '2025-01-01T00:00:00Z' });
  * ```
- * @throws ValidationError when a filter is malformed (nothing is sent)
- * @throws NotFoundError when there is no such account
+ * @throws ValidationError when an id or a filter is malformed (nothing is sent)
+ * @throws NotFoundError when an account does not exist (`key` `{ id }`: the first such id given)
  */
-export async function listMoves(
-  sql: Queryable,
-  accountId: string,
-  options: ListMovesOptions = {},
-): Promise<MoveRow[]> {
+export async function listMoves(sql: Queryable, input: ListMovesInput): Promise<MoveRow[]> {
   const op = 'wallet.listMoves';
-  const args = parseInput(op, ListMovesArgs, { accountId, options });
-  const { asset = null, since = null, until = null, limit = null } = args.options;
+  const q = parseInput(op, ListMovesInput, input);
+  const ids = distinct(q.accountIds);
+  const none = sql``;
   const rows = await run(
     op,
     sql`
       select id, account_id as "accountId", kind, asset, amount::text as amount, delta::text as delta,
-             price::text as price, occurred_at as "occurredAt",
-             external_id as "externalId", idempotency_key as "idempotencyKey", created_at as "createdAt"
+             price::text as price, util.epoch_ms(occurred_at) as "occurredAt",
+             external_id as "externalId", idempotency_key as "idempotencyKey",
+             util.epoch_ms(created_at) as "createdAt"
       from wallet.moves
-      where account_id = ${args.accountId}
-        and (${asset}::text is null or asset = ${asset}::text)
-        and (${since}::timestamptz is null or occurred_at >= ${since}::timestamptz)
-        and (${until}::timestamptz is null or occurred_at < ${until}::timestamptz)
+      where account_id = any(${pgArray(ids)}::uuid[])
+        ${q.asset !== undefined ? sql`and asset = ${q.asset}` : none}
+        ${q.since !== undefined ? sql`and occurred_at >= ${q.since}::timestamptz` : none}
+        ${q.until !== undefined ? sql`and occurred_at < ${q.until}::timestamptz` : none}
       order by occurred_at, id
-      limit ${limit}::integer
+      limit ${q.limit ?? null}::integer
     `,
   );
-  if (rows.length === 0 && !(await accountExists(op, sql, args.accountId))) {
-    throw new NotFoundError(op, `account ${args.accountId}`);
-  }
+  const seen = new Set(rows.map((r) => r.accountId as string));
+  await assertAccounts(
+    op,
+    sql,
+    ids.filter((id) => !seen.has(id)),
+  );
   return parseRows('wallet.moves', MoveRow, rows);
 }
 
@@ -261,65 +275,65 @@ export async function listMoves(
  * Wraps `wallet.sp_take_snapshot` (it locks the account row like `recordMoves`).
  * @example
  * ```ts
- * await db.wallet.takeSnapshot(accountId, { balances: [{ asset: 'BTC', balance: '0.4999' }] });
- * await db.wallet.takeSnapshot(accountId); // computed from the moves
+ * await db.wallet.takeSnapshot({ accountId, balances: [{ asset: 'BTC', balance: '0.4999' }] });
+ * await db.wallet.takeSnapshot({ accountId }); // computed from the moves
  * ```
  * @throws ValidationError when the input is malformed (nothing is sent), when a reported balance is
  *   negative on an account that does not allow it, or when the account is closed
- * @throws NotFoundError when there is no such account
+ * @throws NotFoundError when there is no such account (`entity` `'wallet.account'`, `key` `{ id }`)
  */
-export async function takeSnapshot(
-  sql: Queryable,
-  accountId: string,
-  input: TakeSnapshotInput = {},
-): Promise<SnapshotRow[]> {
+export async function takeSnapshot(sql: Queryable, input: TakeSnapshotInput): Promise<SnapshotRow[]> {
   const op = 'wallet.takeSnapshot';
-  const args = parseInput(op, TakeSnapshotArgs, { accountId, input });
-  const { takenAt = null, balances } = args.input;
-  const source = args.input.source ?? (balances ? 'exchange' : 'computed');
+  const { accountId, takenAt = null, balances, ...rest } = parseInput(op, TakeSnapshotInput, input);
+  const source = rest.source ?? (balances ? 'exchange' : 'computed');
   const assets = balances ? pgArray(balances.map((b) => b.asset)) : null;
   const values = balances ? pgArray(balances.map((b) => b.balance)) : null;
   const rows = await run(
     op,
     sql`
       select ${SNAPSHOT_COLUMNS(sql)}
-      from wallet.sp_take_snapshot(${args.accountId}, ${assets}::text[], ${values}::numeric[],
+      from wallet.sp_take_snapshot(${accountId}, ${assets}::text[], ${values}::numeric[],
                                    ${takenAt}::timestamptz, ${source})
       order by asset
     `,
+    { entity: ACCOUNT, key: { id: accountId } },
   );
   return parseRows('wallet.sp_take_snapshot', SnapshotRow, rows);
 }
 
 /**
- * The current balance of every asset of an account (by asset): its last snapshot plus the moves
- * after it, summed exactly in SQL.
+ * The current balance of every asset of one or more accounts (by account in the order given, then
+ * asset): the last snapshot plus the moves after it, summed exactly in SQL. One round trip.
  *
  * Reads `wallet.v_balances`.
  * @example
  * ```ts
- * const b = await db.wallet.balances(accountId);
+ * const b = await db.wallet.balances({ accountIds: [accountId] });
  * // [{ accountId, asset: 'BTC', balance: '0.4999', snapshotBalance: null, snapshotAt: null, movesAfter: 2, lastMoveAt: Date }]
  * ```
- * @throws ValidationError when `accountId` is not a uuid (nothing is sent)
- * @throws NotFoundError when there is no such account
+ * @throws ValidationError when an id is not a uuid (nothing is sent)
+ * @throws NotFoundError when an account does not exist (`key` `{ id }`: the first such id given)
  */
-export async function balances(sql: Queryable, accountId: string): Promise<BalanceRow[]> {
+export async function balances(sql: Queryable, input: BalancesInput): Promise<BalanceRow[]> {
   const op = 'wallet.balances';
-  const args = parseInput(op, AccountId, { accountId });
+  const ids = distinct(parseInput(op, BalancesInput, input).accountIds);
+  const list = pgArray(ids);
   const rows = await run(
     op,
     sql`
       select account_id as "accountId", asset, balance::text as balance,
-             snapshot_balance::text as "snapshotBalance",
-             snapshot_at as "snapshotAt", moves_after as "movesAfter", last_move_at as "lastMoveAt"
+             snapshot_balance::text as "snapshotBalance", util.epoch_ms(snapshot_at) as "snapshotAt",
+             moves_after as "movesAfter", util.epoch_ms(last_move_at) as "lastMoveAt"
       from wallet.v_balances
-      where account_id = ${args.accountId}
-      order by asset collate "C"
+      where account_id = any(${list}::uuid[])
+      order by array_position(${list}::uuid[], account_id), asset collate "C"
     `,
   );
-  if (rows.length === 0 && !(await accountExists(op, sql, args.accountId))) {
-    throw new NotFoundError(op, `account ${args.accountId}`);
-  }
+  const seen = new Set(rows.map((r) => r.accountId as string));
+  await assertAccounts(
+    op,
+    sql,
+    ids.filter((id) => !seen.has(id)),
+  );
   return parseRows('wallet.v_balances', BalanceRow, rows);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assetCode, decimal, decimalInput, instant, int8, timestamptz, uuid } from '../core/codecs.js';
+import { assetCode, decimal, decimalInput, instant, int8, text, timestamptz, uuid } from '../core/codecs.js';
 
 /** The sign of a decimal string: -1, 0 or 1 ('-0.00' is 0). */
 function signOf(value: string): -1 | 0 | 1 {
@@ -8,18 +8,13 @@ function signOf(value: string): -1 | 0 | 1 {
   return mantissa.startsWith('-') ? -1 : 1;
 }
 
-/** Earliest and latest instants a move or snapshot may have (years 1 to 9999), in epoch ms. */
-const MIN_MS = -62_135_596_800_000;
-const MAX_MS = 253_402_300_799_999;
-
 /**
- * An instant of the ledger (`occurredAt`, `takenAt`, filters): a Date, epoch ms or ISO-8601 string in
- * whole milliseconds, in years 1 to 9999 (PostgreSQL refuses other years as sent, and could not give
- * them back as a Date).
+ * An enum value as an input type: one of the literals, or any string (checked when the call runs).
+ * An object or array literal kept in a variable without `as const` widens its strings to `string`;
+ * this type lets it compile anyway (editors still suggest the literals), and zod refuses an unknown
+ * value with a `ValidationError` naming the field.
  */
-const ledgerInstant = instant.refine((d) => d.getTime() >= MIN_MS && d.getTime() <= MAX_MS, {
-  error: 'expected an instant in years 1 to 9999',
-});
+export type EnumInput<T extends string> = T | (string & {});
 
 /** What an account may be: a closed account keeps its history and refuses new moves and snapshots. */
 export const AccountStatus = z.enum(['active', 'suspended', 'closed']);
@@ -48,29 +43,14 @@ export const AccountRow = z.object({
 });
 export type AccountRow = z.infer<typeof AccountRow>;
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** No surrounding whitespace, as JavaScript's `trim()` sees it (the tables check the same). */
+const trimmed = (s: string) => s === s.trim();
+const TRIMMED = { error: 'must not start or end with spaces' };
 
-/**
- * True for text PostgreSQL stores as given: no NUL (refused) and no lone surrogate (UTF-8 makes it
- * U+FFFD, so two different external ids would become one key and a move would be skipped as a replay).
- */
-function isStorableText(text: string): boolean {
-  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
-}
-const storable = { error: 'must not hold NUL characters or lone surrogates' };
-
-const venue = z
-  .string()
-  .min(1)
-  .max(64)
-  .refine((v) => v === v.trim(), { error: 'must not start or end with spaces' })
-  .refine(isStorableText, storable);
-const label = z
-  .string()
-  .min(1)
-  .max(100)
-  .refine((v) => v === v.trim(), { error: 'must not start or end with spaces' })
-  .refine(isStorableText, storable);
+/** A venue: 1 to 64 characters of text PostgreSQL stores exactly, no surrounding whitespace. */
+const venue = text({ min: 1, max: 64 }).refine(trimmed, TRIMMED);
+/** A label: 1 to 100 characters of text PostgreSQL stores exactly, no surrounding whitespace. */
+const label = text({ min: 1, max: 100 }).refine(trimmed, TRIMMED);
 
 /** Input of `createAccount`; `(ownerId, venue, label)` is unique. */
 export const CreateAccountInput = z.strictObject({
@@ -84,21 +64,32 @@ export const CreateAccountInput = z.strictObject({
 });
 export type CreateAccountInput = z.input<typeof CreateAccountInput>;
 
-/** Input of `updateAccount`: the fields to change (others keep their value). */
+/** Input of `updateAccount`: the account and the fields to change (others keep their value). */
 export const UpdateAccountInput = z.strictObject({
+  id: uuid,
   label: label.optional(),
   status: AccountStatus.optional(),
   allowNegative: z.boolean().optional(),
 });
-export type UpdateAccountInput = z.input<typeof UpdateAccountInput>;
+export type UpdateAccountInput = Omit<z.input<typeof UpdateAccountInput>, 'status'> & {
+  status?: EnumInput<AccountStatus> | undefined;
+};
 
-/** Filters of `listAccounts`. */
+/** Up to this many keys (account ids, owners) in one read. */
+export const MAX_KEYS = 10_000;
+
+/** Filters of `listAccounts` (every given filter must match). */
 export const ListAccountsOptions = z.strictObject({
-  ownerId: uuid.optional(),
+  /** These accounts (by id). */
+  ids: z.array(uuid).min(1).max(MAX_KEYS).readonly().optional(),
+  /** The accounts of these owners. */
+  ownerIds: z.array(uuid).min(1).max(MAX_KEYS).readonly().optional(),
   venue: venue.optional(),
   status: AccountStatus.optional(),
 });
-export type ListAccountsOptions = z.input<typeof ListAccountsOptions>;
+export type ListAccountsOptions = Omit<z.input<typeof ListAccountsOptions>, 'status'> & {
+  status?: EnumInput<AccountStatus> | undefined;
+};
 
 /**
  * What a move does to a balance. Amounts are positive magnitudes: deposit, trade_in and transfer_in
@@ -125,13 +116,14 @@ export const MoveInput = z
     amount: decimalInput,
     /** Unit price in the account's base currency, when known (>= 0). */
     price: decimalInput.nullable().optional(),
-    occurredAt: ledgerInstant,
+    /** Years 1 to 9999, whole milliseconds. */
+    occurredAt: instant,
     /**
      * The source's id of this move: its idempotency key, unique per account. It names one move, so
      * the two legs of a trade need two ids (`<tradeId>:out`, `<tradeId>:in`). Without one, the key
      * is a digest of the move's content (kind, asset, amount, price, occurredAt).
      */
-    externalId: z.string().min(1).max(200).refine(isStorableText, storable).optional(),
+    externalId: text({ min: 1, max: 200 }).optional(),
   })
   .superRefine((m, ctx) => {
     const sign = signOf(m.amount);
@@ -147,7 +139,15 @@ export const MoveInput = z
       ctx.addIssue({ code: 'custom', path: ['price'], message: 'a price must not be negative' });
     }
   });
-export type MoveInput = z.input<typeof MoveInput>;
+/** One move to record; `kind` also compiles as a plain `string` (a literal widened in a variable). */
+export type MoveInput = Omit<z.input<typeof MoveInput>, 'kind'> & { kind: EnumInput<MoveKind> };
+
+/** Input of `recordMoves`: the account and its batch of moves. */
+export const RecordMovesInput = z.strictObject({
+  accountId: uuid,
+  moves: z.array(MoveInput).readonly(),
+});
+export type RecordMovesInput = { accountId: string; moves: readonly MoveInput[] };
 
 /** What `recordMoves` did. */
 export const RecordMovesResult = z.object({
@@ -177,15 +177,16 @@ export const MoveRow = z.object({
 });
 export type MoveRow = z.infer<typeof MoveRow>;
 
-/** Filters of `listMoves` (`since` inclusive, `until` exclusive). */
-export const ListMovesOptions = z.strictObject({
+/** Input of `listMoves`: the accounts, and filters (`since` inclusive, `until` exclusive). */
+export const ListMovesInput = z.strictObject({
+  accountIds: z.array(uuid).min(1).max(MAX_KEYS).readonly(),
   asset: assetCode.optional(),
-  since: ledgerInstant.optional(),
-  until: ledgerInstant.optional(),
+  since: instant.optional(),
+  until: instant.optional(),
   /** At most this many moves, the oldest first (default all). */
   limit: z.int().min(1).max(100_000).optional(),
 });
-export type ListMovesOptions = z.input<typeof ListMovesOptions>;
+export type ListMovesInput = z.input<typeof ListMovesInput>;
 
 /** Where a snapshot's balances come from. */
 export const SnapshotSource = z.enum(['exchange', 'computed', 'manual']);
@@ -197,19 +198,23 @@ export type SnapshotSource = z.infer<typeof SnapshotSource>;
  */
 export const TakeSnapshotInput = z
   .strictObject({
+    accountId: uuid,
     /** The instant the balances hold at (default now); it covers every move up to it. */
-    takenAt: ledgerInstant.optional(),
+    takenAt: instant.optional(),
     source: SnapshotSource.optional(),
     balances: z
       .array(z.strictObject({ asset: assetCode, balance: decimalInput }))
       .min(1)
+      .readonly()
       .optional(),
   })
   .refine((s) => s.source === undefined || (s.source === 'computed') === (s.balances === undefined), {
     path: ['balances'],
     error: 'a computed snapshot takes no balances; an exchange or manual one needs them',
   });
-export type TakeSnapshotInput = z.input<typeof TakeSnapshotInput>;
+export type TakeSnapshotInput = Omit<z.input<typeof TakeSnapshotInput>, 'source'> & {
+  source?: EnumInput<SnapshotSource> | undefined;
+};
 
 /** A row of `wallet.snapshots`, as the SDK returns it. */
 export const SnapshotRow = z.object({
@@ -222,6 +227,12 @@ export const SnapshotRow = z.object({
   createdAt: timestamptz,
 });
 export type SnapshotRow = z.infer<typeof SnapshotRow>;
+
+/** Input of `balances`: the accounts whose balances to read. */
+export const BalancesInput = z.strictObject({
+  accountIds: z.array(uuid).min(1).max(MAX_KEYS).readonly(),
+});
+export type BalancesInput = z.input<typeof BalancesInput>;
 
 /** A row of `wallet.v_balances`: the last snapshot plus the moves after it. */
 export const BalanceRow = z.object({
