@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../src/core/errors.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
 import {
@@ -491,7 +491,7 @@ it('recordMoves refuses malformed moves with every issue, and writes nothing', a
       { kind: 'withdrawal', asset: 'BTC', amount: '-1', occurredAt: at(2) },
       { kind: 'adjustment', asset: 'BTC', amount: '-0.000', occurredAt: at(2) },
       { kind: 'deposit', asset: 'BTC', amount: '1', occurredAt: 'yesterday' },
-    { kind: 'deposit', asset: 'BTC', amount: '1', price: '-2', occurredAt: at(2) },
+      { kind: 'deposit', asset: 'BTC', amount: '1', price: '-2', occurredAt: at(2) },
     ],
   }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(ValidationError);
@@ -928,4 +928,111 @@ it('text PostgreSQL would alter or refuse (a lone surrogate, NUL) is refused by 
     label: 'l\u0000',
   }).catch((e: unknown) => e);
   expect((account as ValidationError).issues.map((i) => i.path)).toEqual([['venue'], ['label']]);
+});
+
+it('listMoves, balances and listAccounts read many accounts in one call; each row names its account', async () => {
+  const a = await newAccount();
+  const b = await newAccount();
+  const empty = await newAccount();
+  await recordMoves(db.sql, { accountId: a.id, moves: [deposit('1', 2, 'a-1'), deposit('2', 4, 'a-2')] });
+  await recordMoves(db.sql, { accountId: b.id, moves: [deposit('3', 3, 'b-1')] });
+  const moves = await listMoves(db.sql, { accountIds: [b.id, a.id, empty.id, a.id] });
+  expect(moves.map((m) => [m.accountId, m.externalId, m.occurredAt])).toEqual([
+    [a.id, 'a-1', at(2)],
+    [b.id, 'b-1', at(3)],
+    [a.id, 'a-2', at(4)],
+  ]);
+  // by account in the order given (an account without moves has no balance row), then asset
+  const rows = await balances(db.sql, { accountIds: [b.id, empty.id, a.id.toUpperCase()] });
+  expect(rows.map((r) => [r.accountId, r.asset, r.balance])).toEqual([
+    [b.id, 'BTC', '3'],
+    [a.id, 'BTC', '3'],
+  ]);
+  expect((await listAccounts(db.sql, { ids: [b.id, a.id] })).map((r) => r.id).sort()).toEqual(
+    [a.id, b.id].sort(),
+  );
+  const none = await listMoves(db.sql, { accountIds: [] }).catch((e: unknown) => e);
+  expect((none as ValidationError).issues.map((i) => i.path)).toEqual([['accountIds']]);
+});
+
+it('enum inputs compile from a variable without `as const` (kinds, statuses, sources as plain strings)', async () => {
+  const acc = await newAccount();
+  // literals kept in variables widen to `string`: these must compile and run as written
+  const moves = [
+    { kind: 'deposit', asset: 'BTC', amount: '2', occurredAt: '2025-01-01T00:00:00Z', externalId: 'v-1' },
+    { kind: 'fee', asset: 'BTC', amount: '0.5', occurredAt: '2025-01-01T00:00:00Z', externalId: 'v-2' },
+  ];
+  expect(await recordMoves(db.sql, { accountId: acc.id, moves })).toEqual({
+    inserted: 2,
+    skipped: 0,
+    skippedExternalIds: [],
+  });
+  const snapshot = { accountId: acc.id, source: 'manual', balances: [{ asset: 'BTC', balance: '1.5' }] };
+  expect((await takeSnapshot(db.sql, snapshot)).map((s) => [s.source, s.balance])).toEqual([
+    ['manual', '1.5'],
+  ]);
+  const change = { id: acc.id, status: 'suspended' };
+  expect((await updateAccount(db.sql, change)).status).toBe('suspended');
+  const filter = { ids: [acc.id], status: 'suspended' };
+  expect((await listAccounts(db.sql, filter)).map((r) => r.id)).toEqual([acc.id]);
+  // an `as const` (readonly) array is accepted too
+  const frozen = [{ kind: 'deposit', asset: 'ETH', amount: '1', occurredAt: at(1) }] as const;
+  expect((await recordMoves(db.sql, { accountId: acc.id, moves: frozen })).inserted).toBe(1);
+  // and an unknown value is refused when the call runs, naming the field
+  const typo = [{ kind: 'deposits', asset: 'BTC', amount: '1', occurredAt: at(1) }];
+  const error = await recordMoves(db.sql, { accountId: acc.id, moves: typo }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ValidationError);
+  expect((error as ValidationError).issues.map((i) => i.path)).toEqual([['moves', 0, 'kind']]);
+});
+
+describe('instants read back exactly whatever the session TimeZone', () => {
+  // local mean time offsets with seconds before 1900 (Amsterdam +00:19:32), +05:53:20 in Kolkata
+  const instants = [
+    '0001-01-01T00:00:00.000Z',
+    '0050-06-01T00:00:00.000Z',
+    '1850-06-01T12:34:56.789Z',
+    '1900-01-01T00:00:00.001Z',
+    '1970-01-01T00:00:00.000Z',
+    '2038-01-19T03:14:08.000Z',
+    '9999-12-31T23:59:59.999Z',
+  ];
+  for (const zone of ['Europe/Amsterdam', 'Asia/Kolkata', 'America/New_York']) {
+    it(`moves, snapshots and balances under TimeZone ${zone}`, async () => {
+      const sql = postgres(db.url, { max: 1, onnotice: () => {}, connection: { TimeZone: zone } });
+      try {
+        const [tz] = await sql<{ tz: string }[]>`select current_setting($$TimeZone$$) as tz`;
+        expect(tz?.tz).toBe(zone);
+        const acc = await createAccount(sql, { ownerId: randomUUID(), venue: 'tz', label: zone });
+        const [utc] = await listAccounts(db.sql, { ids: [acc.id] });
+        expect([acc.createdAt, acc.updatedAt]).toEqual([utc!.createdAt, utc!.updatedAt]);
+        const moves = instants.map((iso, i) => ({
+          kind: 'deposit',
+          asset: 'BTC',
+          amount: '1',
+          occurredAt: iso,
+          externalId: `tz-${i}`,
+        }));
+        expect((await recordMoves(sql, { accountId: acc.id, moves })).inserted).toBe(instants.length);
+        expect(
+          (await listMoves(sql, { accountIds: [acc.id] })).map((m) => m.occurredAt.toISOString()),
+        ).toEqual(instants);
+        const since = await listMoves(sql, { accountIds: [acc.id], since: instants[2], until: instants[3] });
+        expect(since.map((m) => m.externalId)).toEqual(['tz-2']);
+        const snaps = await takeSnapshot(sql, {
+          accountId: acc.id,
+          takenAt: instants[2],
+          balances: [{ asset: 'BTC', balance: '3' }],
+        });
+        expect(snaps.map((s) => s.takenAt.toISOString())).toEqual([instants[2]]);
+        const [b] = await balances(sql, { accountIds: [acc.id] });
+        expect([b?.snapshotAt?.toISOString(), b?.lastMoveAt?.toISOString(), b?.balance]).toEqual([
+          instants[2],
+          instants[6],
+          '7',
+        ]);
+      } finally {
+        await sql.end();
+      }
+    });
+  }
 });
