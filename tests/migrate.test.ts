@@ -1,11 +1,12 @@
 import { appendFileSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MigrationError } from '../src/core/errors.js';
+import { ConnectionError, MigrationError, ValidationError } from '../src/core/errors.js';
 import {
   defaultPacksDir,
-  loadPacks,
+  MIGRATE_LOCK_KEY,
   migrate,
   plan,
   type Step,
@@ -14,9 +15,11 @@ import {
   verify,
 } from '../src/migrate/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
+import { fileSha256, packageVersion, SHIPPED_PACKS, shippedSha256 } from './helpers/packs.js';
+import { refusal } from './helpers/refusal.js';
 import { tempDir } from './helpers/tmp.js';
 
-const shipped = loadPacks().map((p) => p.name);
+const shipped: string[] = [...SHIPPED_PACKS];
 const open: TestDatabase[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((d) => d.close()));
@@ -45,19 +48,50 @@ describe('migrate', () => {
   it('applies every pack on a fresh database, in order, and records each in the ledger', async () => {
     const db = await empty();
     const events: string[] = [];
+    const t0 = performance.now();
     const report = await migrate(db.sql, {
       onProgress: (e) =>
         events.push(e.phase === 'start' ? `start ${e.name}` : `${e.result.outcome} ${e.result.name}`),
     });
+    const wallMs = performance.now() - t0;
     expect(report.applied).toEqual(shipped);
     expect(report.unchanged).toEqual([]);
     expect(report.results.map((r) => [r.name, r.outcome, r.reason])).toEqual(
       shipped.map((n) => [n, 'applied', 'new']),
     );
     expect(events).toEqual(shipped.flatMap((n) => [`start ${n}`, `applied ${n}`]));
-    const rows = await ledger(db);
-    expect(rows.map((r) => [r.name, r.kind, r.checksum, r.apply_count])).toEqual(
-      loadPacks().map((p) => [p.name, 'pack', p.checksum, 1]),
+    const rows = await db.sql`
+      select name, kind, checksum, sdk_version, duration_ms, applied_by, apply_count
+      from cryptopi_migrate.ledger order by name`;
+    const user = decodeURIComponent(new URL(db.url).username);
+    expect(rows.map(({ duration_ms: _, ...r }) => r)).toEqual(
+      shipped.map((name) => ({
+        name,
+        kind: 'pack',
+        checksum: shippedSha256(name),
+        sdk_version: packageVersion(),
+        applied_by: user,
+        apply_count: 1,
+      })),
+    );
+    // each pack's duration is whole milliseconds within the time the whole call took
+    for (const r of rows) {
+      expect(Number.isInteger(r.duration_ms)).toBe(true);
+      expect(r.duration_ms).toBeGreaterThanOrEqual(0);
+      expect(r.duration_ms).toBeLessThanOrEqual(Math.ceil(wallMs));
+    }
+    const results = new Map(report.results.map((r) => [r.name, r.durationMs]));
+    expect(rows.every((r) => r.duration_ms <= results.get(r.name)!)).toBe(true);
+    expect(
+      await db.sql`select name, reason, checksum, sdk_version, applied_by from cryptopi_migrate.history order by id`,
+    ).toEqual(
+      shipped.map((name) => ({
+        name,
+        reason: 'new',
+        checksum: shippedSha256(name),
+        sdk_version: packageVersion(),
+        applied_by: user,
+      })),
     );
     const schemas =
       await db.sql`select nspname from pg_namespace where nspname in ('util', 'settings', 'market', 'debug') order by 1`;
@@ -95,7 +129,7 @@ describe('migrate', () => {
     expect(report.results[0]).toMatchObject({ name: '00_schemas', outcome: 'applied', reason: 'changed' });
     const [row] =
       await db.sql`select checksum, apply_count from cryptopi_migrate.ledger where name = '00_schemas'`;
-    expect(row).toEqual({ checksum: loadPacks(dir)[0]!.checksum, apply_count: 2 });
+    expect(row).toEqual({ checksum: fileSha256(join(dir, '00_schemas.sql')), apply_count: 2 });
     expect((await history(db)).filter((h) => h.name === '00_schemas').map((h) => h.reason)).toEqual([
       'new',
       'changed',
@@ -348,23 +382,31 @@ describe('one-off steps', () => {
   it('two steps with the same id are refused before anything runs', async () => {
     const db = await empty();
     const up = async () => {};
-    await expect(
+    const err = await refusal(
       migrate(db.sql, {
         steps: [
           { id: 'same', after: '00_schemas', description: '', up },
           { id: 'same', after: '01_extensions', description: '', up },
         ],
       }),
-    ).rejects.toThrow(/two steps have the id same/);
+    );
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).issues).toEqual([
+      { path: ['steps', 1, 'id'], message: 'two steps have the id same' },
+    ]);
     const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none`;
     expect(r?.none).toBe(true);
   });
 
   it('a step naming an unknown pack is refused before anything runs', async () => {
     const db = await empty();
-    await expect(
+    const err = await refusal(
       migrate(db.sql, { steps: [{ id: 'x', after: '42_nothing', description: '', up: async () => {} }] }),
-    ).rejects.toThrow(/unknown pack 42_nothing/);
+    );
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).issues).toEqual([
+      { path: ['steps', 0, 'after'], message: 'step x runs after unknown pack 42_nothing' },
+    ]);
     const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none`;
     expect(r?.none).toBe(true);
   });
@@ -504,11 +546,38 @@ describe('pack text the runner must read as PostgreSQL does', () => {
 
   it('include / exclude naming no shipped pack are refused before anything runs (a typo applies nothing)', async () => {
     const db = await empty();
-    await expect(migrate(db.sql, { include: ['setings'] })).rejects.toThrow(/include names no pack: setings/);
-    await expect(migrate(db.sql, { exclude: ['documents', 'nothing'] })).rejects.toThrow(
-      /exclude names no pack: nothing/,
-    );
-    await expect(plan(db.sql, { include: ['setings'] })).rejects.toThrow(/include names no pack: setings/);
+    const include = await refusal(migrate(db.sql, { include: ['setings'] }));
+    expect(include).toBeInstanceOf(ValidationError);
+    expect(include).toMatchObject({
+      operation: 'migrate',
+      retryable: false,
+      message: `migrate: invalid input: include: names no pack: setings (packs: 00_schemas, 01_extensions, 02_settings, 03_market, 04_documents, 05_wallet, 07_matrices, 16_ingest)`,
+      issues: [
+        {
+          path: ['include'],
+          message:
+            'names no pack: setings (packs: 00_schemas, 01_extensions, 02_settings, 03_market, 04_documents, 05_wallet, 07_matrices, 16_ingest)',
+        },
+      ],
+    });
+    const exclude = await refusal(migrate(db.sql, { exclude: ['documents', 'nothing'] }));
+    expect(exclude).toBeInstanceOf(ValidationError);
+    expect((exclude as ValidationError).issues).toEqual([
+      {
+        path: ['exclude'],
+        message:
+          'names no pack: nothing (packs: 00_schemas, 01_extensions, 02_settings, 03_market, 04_documents, 05_wallet, 07_matrices, 16_ingest)',
+      },
+    ]);
+    for (const [name, call] of [
+      ['plan', () => plan(db.sql, { include: ['setings'] })],
+      ['status', () => status(db.sql, { include: ['setings'] })],
+      ['verify', () => verify(db.sql, { include: ['setings'] })],
+    ] as const) {
+      const e = await refusal(call());
+      expect(e).toBeInstanceOf(ValidationError);
+      expect(e).toMatchObject({ operation: name, issues: [{ path: ['include'] }] });
+    }
     const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none`;
     expect(r?.none).toBe(true);
   });
@@ -582,4 +651,161 @@ it('splitStatements keeps quoted, commented and parameter semicolons inside thei
     [5, 'create table "a;b" (x int);'],
     [6, 'select 2 -- the last statement needs no semicolon\n/* a trailing /* nested */ comment */'],
   ]);
+});
+
+describe('options that cannot be right are refused before anything runs', () => {
+  it('a misspelt option, a packs folder that does not exist, a selection that is not a list: ValidationError naming it', async () => {
+    const db = await empty();
+    const misspelt = await refusal(migrate(db.sql, { exlude: ['documents'] } as never));
+    expect(misspelt).toBeInstanceOf(ValidationError);
+    expect((misspelt as ValidationError).issues).toEqual([
+      {
+        path: ['exlude'],
+        message: 'unknown option (options: include, exclude, packsDir, steps, onProgress, logger)',
+      },
+    ]);
+    const folder = await refusal(migrate(db.sql, { packsDir: join(tempDir('gone'), 'nope') }));
+    expect(folder).toBeInstanceOf(ValidationError);
+    expect((folder as ValidationError).issues).toEqual([{ path: ['packsDir'], message: 'no such folder' }]);
+    const notList = await refusal(migrate(db.sql, { include: 'settings' as never }));
+    expect(notList).toBeInstanceOf(ValidationError);
+    expect((notList as ValidationError).issues).toEqual([
+      { path: ['include'], message: 'must be an array of pack names' },
+    ]);
+    const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none`;
+    expect(r?.none).toBe(true);
+  });
+});
+
+describe('a connection that cannot be had or dies', () => {
+  /** A local port where nothing listens (taken from the system, then released). */
+  const deadPort = () =>
+    new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(port));
+      });
+    });
+
+  it('a server nothing answers at is a retryable ConnectionError (unreachable) from migrate, status, plan and verify', async () => {
+    const port = await deadPort();
+    const sql = postgres(`postgres://postgres@127.0.0.1:${port}/nothing`, {
+      max: 1,
+      connect_timeout: 5,
+      onnotice: () => {},
+    });
+    try {
+      for (const [operation, call] of [
+        ['migrate', () => migrate(sql)],
+        ['status', () => status(sql)],
+        ['plan', () => plan(sql)],
+        ['verify', () => verify(sql)],
+      ] as const) {
+        const err = await refusal(call());
+        expect(err).toBeInstanceOf(ConnectionError);
+        expect(err).toMatchObject({
+          operation,
+          reason: 'unreachable',
+          retryable: true,
+          driverCode: 'ECONNREFUSED',
+          afterCommit: false,
+          message: `${operation}: server unreachable (ECONNREFUSED)`,
+        });
+      }
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+
+  /** Polls (pausing 20 ms, at most 10 s) for the backend of `app` waiting on a lock; its pid. */
+  const waitingBackend = async (sql: postgres.Sql, app: string, what: string): Promise<number> => {
+    for (let i = 0; i < 500; i++) {
+      const [w] = await sql`
+        select pid from pg_stat_activity where application_name = ${app} and wait_event_type in ('Lock', 'Advisory')`;
+      if (w) return w.pid as number;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`migrate() never waited on ${what} (10 s)`);
+  };
+
+  it('a backend terminated in its first statement (waiting on the migration lock) is a ConnectionError; no ledger is left', async () => {
+    const db = await empty();
+    const app = `cryptopi-first-${Math.random().toString(36).slice(2, 10)}`;
+    const holder = await db.sql.reserve();
+    const victim = postgres(db.url, { max: 1, onnotice: () => {}, connection: { application_name: app } });
+    try {
+      await holder`select pg_advisory_lock(${MIGRATE_LOCK_KEY.toString()}::bigint)`;
+      const running = refusal(migrate(victim));
+      const pid = await waitingBackend(db.sql, app, 'the migration lock');
+      await db.sql`select pg_terminate_backend(${pid})`;
+      const err = await running;
+      expect(err).toBeInstanceOf(ConnectionError);
+      expect(err).toMatchObject({
+        operation: 'migrate',
+        reason: 'lost',
+        retryable: true,
+        afterCommit: false,
+      });
+    } finally {
+      await holder`select pg_advisory_unlock(${MIGRATE_LOCK_KEY.toString()}::bigint)`;
+      holder.release();
+      await victim.end({ timeout: 5 });
+    }
+    const [r] = await db.sql`select to_regnamespace('cryptopi_migrate') is null as none`;
+    expect(r?.none).toBe(true);
+  });
+
+  it('a backend terminated while a pack waits on a lock is a retryable ConnectionError (lost): the pack left nothing, a rerun completes', async () => {
+    const db = await empty();
+    const dir = tempDir('lost');
+    writeFileSync(join(dir, '00_first.sql'), 'create table if not exists public.lost_first (id int);\n');
+    writeFileSync(
+      join(dir, '01_waits.sql'),
+      [
+        'create table if not exists public.lost_half (id int);',
+        'lock table public.lost_gate in access exclusive mode;',
+        'create table if not exists public.lost_after (id int);',
+        '',
+      ].join('\n'),
+    );
+    await db.sql`create table public.lost_gate (id int)`;
+    const app = `cryptopi-lost-${Math.random().toString(36).slice(2, 10)}`;
+    const holder = await db.sql.reserve();
+    const victim = postgres(db.url, { max: 1, onnotice: () => {}, connection: { application_name: app } });
+    try {
+      await holder`begin`;
+      await holder`lock table public.lost_gate in access exclusive mode`;
+      const running = refusal(migrate(victim, { packsDir: dir }));
+      const pid = await waitingBackend(db.sql, app, 'public.lost_gate');
+      await db.sql`select pg_terminate_backend(${pid})`;
+      const err = await running;
+      expect(err).toBeInstanceOf(ConnectionError);
+      expect(err).toMatchObject({
+        operation: 'migrate',
+        reason: 'lost',
+        retryable: true,
+        afterCommit: false,
+      });
+      expect(['57P01', 'CONNECTION_CLOSED', 'ECONNRESET']).toContain((err as ConnectionError).driverCode);
+    } finally {
+      await holder`rollback`.catch(() => {});
+      holder.release();
+    }
+    const ledgerNames = async () =>
+      (await db.sql`select name from cryptopi_migrate.ledger order by name`).map((r) => r.name);
+    expect(await ledgerNames()).toEqual(['00_first']);
+    const [t] = await db.sql`
+      select to_regclass('public.lost_first') is not null as first,
+             to_regclass('public.lost_half') is null as half_gone`;
+    expect(t).toEqual({ first: true, half_gone: true });
+    // the same pool reconnects: the rerun applies what was left
+    try {
+      expect((await migrate(victim, { packsDir: dir })).applied).toEqual(['01_waits']);
+    } finally {
+      await victim.end({ timeout: 5 });
+    }
+    expect(await ledgerNames()).toEqual(['00_first', '01_waits']);
+  });
 });
