@@ -1,15 +1,16 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadPacks } from '../src/migrate/index.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
 import { catalog, tableHashes } from './helpers/catalog.js';
+import { packageVersion, SHIPPED_PACKS, shippedSha256 } from './helpers/packs.js';
 import { tempDir } from './helpers/tmp.js';
 
 const root = join(import.meta.dirname, '..');
-const shipped = loadPacks().map((p) => p.name);
+const shipped: string[] = [...SHIPPED_PACKS];
 const open: TestDatabase[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((d) => d.close()));
@@ -31,6 +32,55 @@ function cli(args: string[], env: Record<string, string | undefined> = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/**
+ * The bin run without blocking this process (a server the test runs must keep answering); killed,
+ * and the test failed, when it has not exited after `guardMs` (a hang guard, not a measurement).
+ */
+function cliAsync(args: string[], guardMs: number) {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: undefined },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise<{ code: number | null; out: string; err: string; hung: boolean }>((resolve) => {
+    const guard = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve({ code: null, out, err, hung: true });
+    }, guardMs);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, out, err, hung: false });
+    });
+  });
+}
+
+/** A local TCP server that is not PostgreSQL: it answers like an HTTP server, or says nothing at all. */
+async function impostor(kind: 'http' | 'silent') {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    if (kind === 'http')
+      socket.on('data', () =>
+        socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'),
+      );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 describe('cryptopi-db CLI', () => {
   it('prints its version and usage; a bad command or missing URL exits 2', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -48,7 +98,120 @@ describe('cryptopi-db CLI', () => {
       code: 2,
       err: expect.stringContaining('export-ddl needs --out DIR'),
     });
-    expect(cli(['status', '--bogus'])).toMatchObject({ code: 2 });
+    // our own words, not Node's parseArgs text
+    expect(cli(['status', '--bogus'])).toEqual({
+      code: 2,
+      out: '',
+      err: 'cryptopi-db: unknown option --bogus\nrun cryptopi-db --help for usage\n',
+    });
+    expect(cli(['status', '-x']).err).toBe(
+      'cryptopi-db: unknown option -x\nrun cryptopi-db --help for usage\n',
+    );
+    expect(cli(['status', '--url']).err).toContain('cryptopi-db: --url needs a value');
+    expect(cli(['export-ddl', '--out', 'x', '--single-file=yes']).err).toContain(
+      'cryptopi-db: --single-file takes no value',
+    );
+    expect(cli(['status', '--timeout', 'soon', '--url', 'postgres://h/d'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--timeout must be a number of seconds above 0'),
+    });
+  });
+
+  it('a URL that is not postgres:// or postgresql:// is a usage error naming where it came from; nothing is dialled', () => {
+    expect(cli(['status', '--url', 'http://user:secret@127.0.0.1:1/db'])).toEqual({
+      code: 2,
+      out: '',
+      err: 'cryptopi-db: --url must be a postgres:// or postgresql:// URL, not http://\nrun cryptopi-db --help for usage\n',
+    });
+    const env = cli(['plan'], { DATABASE_URL: 'mysql://user:secret@127.0.0.1:1/db' });
+    expect(env).toMatchObject({
+      code: 2,
+      err: expect.stringContaining(
+        'cryptopi-db: DATABASE_URL must be a postgres:// or postgresql:// URL, not mysql://',
+      ),
+    });
+    expect(env.err).not.toContain('secret');
+    expect(cli(['verify', '--url', 'not a url'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('cryptopi-db: --url is not a URL'),
+    });
+    expect(cli(['status', '--url', 'postgresql://postgres@127.0.0.1:1/none']).err).toBe(
+      'cryptopi-db: status: server unreachable (ECONNREFUSED)\n',
+    );
+  });
+
+  it.each(['http', 'silent'] as const)(
+    'status aimed at a TCP server that is not PostgreSQL (%s) gives up at --timeout: exit 1 and says so',
+    async (kind) => {
+      const server = await impostor(kind);
+      try {
+        const r = await cliAsync(
+          ['status', '--url', `postgres://postgres@127.0.0.1:${server.port}/db`, '--timeout', '1'],
+          20_000,
+        );
+        expect(r).toEqual({
+          code: 1,
+          out: '',
+          err: 'cryptopi-db: status: timed out after 1 s (no answer from a PostgreSQL server; --timeout)\n',
+          hung: false,
+        });
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
+  it('status --json and plan --json print one JSON array a script can read', async () => {
+    const db = await empty();
+    const pending = JSON.parse(cli(['plan', '--json', '--url', db.url]).out);
+    expect(pending).toEqual(
+      shipped.map((name) => ({
+        name,
+        kind: 'pack',
+        state: 'pending',
+        checksum: shippedSha256(name),
+        appliedChecksum: null,
+        appliedAt: null,
+        sdkVersion: null,
+      })),
+    );
+    expect(cli(['migrate', '--url', db.url, '--include', 'schemas']).code).toBe(0);
+    const [at] = await db.sql`
+      select to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as t
+      from cryptopi_migrate.ledger where name = '00_schemas'`;
+    const s = cli(['status', '--json', '--url', db.url]);
+    expect(s.code).toBe(0);
+    expect(s.out.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(s.out)).toEqual(
+      shipped.map((name) =>
+        name === '00_schemas'
+          ? {
+              name,
+              kind: 'pack',
+              state: 'applied',
+              checksum: shippedSha256(name),
+              appliedChecksum: shippedSha256(name),
+              appliedAt: at?.t,
+              sdkVersion: packageVersion(),
+            }
+          : {
+              name,
+              kind: 'pack',
+              state: 'pending',
+              checksum: shippedSha256(name),
+              appliedChecksum: null,
+              appliedAt: null,
+              sdkVersion: null,
+            },
+      ),
+    );
+    expect(
+      JSON.parse(cli(['plan', '--json', '--url', db.url]).out).map((p: { name: string }) => p.name),
+    ).toEqual(shipped.slice(1));
+    expect(cli(['verify', '--json', '--url', db.url])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--json applies to status, plan only'),
+    });
   });
 
   it('migrate prints progress, then status / plan / verify agree, with DATABASE_URL or --url', async () => {
@@ -95,21 +258,30 @@ describe('cryptopi-db CLI', () => {
       '01_bad.sql statement 1, line 3 column 15: 42P01 relation "public.nowhere" does not exist',
     );
     expect(r.out).toContain('applied  00_ok');
-    const down = cli(['status', '--url', 'postgres://postgres@127.0.0.1:1/none']);
-    expect(down.code).toBe(1);
-    expect(down.err).toMatch(/^cryptopi-db: /);
+    const down = cli(['migrate', '--url', 'postgres://postgres@127.0.0.1:1/none']);
+    expect(down).toEqual({
+      code: 1,
+      out: '',
+      err: 'cryptopi-db: migrate: server unreachable (ECONNREFUSED)\n',
+    });
   });
 
   it('export-ddl writes the packs as files, or one file', () => {
     const out = tempDir('ddl');
     expect(cli(['export-ddl', '--out', out]).code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(loadPacks().map((p) => `${p.name}.sql`));
-    for (const p of loadPacks()) expect(readFileSync(join(out, `${p.name}.sql`), 'utf8')).toBe(p.text);
+    expect(readdirSync(out).sort()).toEqual(shipped.map((n) => `${n}.sql`));
+    for (const n of shipped)
+      expect(readFileSync(join(out, `${n}.sql`))).toEqual(readFileSync(join(root, 'ddl', `${n}.sql`)));
     const single = tempDir('ddl1');
     expect(cli(['export-ddl', '--out', single, '--single-file', '--exclude', 'extensions']).code).toBe(0);
     const text = readFileSync(join(single, 'cryptopi-db.sql'), 'utf8');
-    expect(text).toContain('-- ==== 00_schemas.sql (sha256 ');
+    expect(text).toContain(`-- ==== 00_schemas.sql (sha256 ${shippedSha256('00_schemas')}) ====`);
     expect(text).not.toContain('==== 01_extensions.sql');
+    expect(text).not.toContain('cryptopi_migrate');
+    expect(cli(['export-ddl', '--out', single, '--with-ledger'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--with-ledger needs --single-file'),
+    });
   });
 
   it('an option that does not apply to the command is a usage error, not silently ignored', () => {
@@ -134,17 +306,26 @@ describe('cryptopi-db CLI', () => {
     const url = 'postgres://postgres@127.0.0.1:1/none'; // never reached
     const typo = cli(['migrate', '--url', url, '--include', 'setings']);
     expect(typo.code).toBe(2);
-    expect(typo.err).toMatch(/^cryptopi-db: include names no pack: setings \(packs: 00_schemas, /);
+    expect(typo.err).toBe(
+      `cryptopi-db: --include names no pack: setings (packs: ${shipped.join(', ')})\nrun cryptopi-db --help for usage\n`,
+    );
     const out = tempDir('ddl-typo');
     expect(cli(['export-ddl', '--out', out, '--exclude', 'nothing']).code).toBe(2);
     expect(readdirSync(out)).toEqual([]);
     const missing = cli(['plan', '--url', url, '--packs-dir', join(out, 'nope')]);
     expect(missing.code).toBe(2);
-    expect(missing.err).toContain('--packs-dir');
+    expect(missing.err).toContain(`cryptopi-db: --packs-dir: no such folder: ${join(out, 'nope')}`);
   });
 
+  // psql is required in CI (.ci/run installs it or fails): only a developer's machine may skip
   const hasPsql = spawnSync('psql', ['--version']).status === 0;
-  it.skipIf(!hasPsql)(
+  const skipPsql = !hasPsql && !process.env.CI;
+  const psql = (file: string, url: string) =>
+    spawnSync('psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, url], {
+      encoding: 'utf8',
+      env: { ...process.env, PGOPTIONS: undefined },
+    });
+  it.skipIf(skipPsql)(
     'export-ddl --single-file applied with psql gives the same database as migrate()',
     async () => {
       const viaMigrate = await startTestDatabase(); // the migrated template
@@ -153,15 +334,8 @@ describe('cryptopi-db CLI', () => {
       const out = tempDir('psql');
       expect(cli(['export-ddl', '--out', out, '--single-file']).code).toBe(0);
       const file = join(out, 'cryptopi-db.sql');
-      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, viaPsql.url], {
-        stdio: 'pipe',
-        env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' },
-      });
-      // and once more: the file is idempotent too
-      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, viaPsql.url], {
-        stdio: 'pipe',
-        env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' },
-      });
+      // quiet: no NOTICE on stderr, the first time nor the second (the file is idempotent too)
+      for (let i = 0; i < 2; i++) expect(psql(file, viaPsql.url)).toMatchObject({ status: 0, stderr: '' });
       expect(await catalog(viaPsql.sql, { oids: false })).toEqual(
         await catalog(viaMigrate.sql, { oids: false }),
       );
@@ -170,7 +344,44 @@ describe('cryptopi-db CLI', () => {
     },
   );
 
-  it.skipIf(!hasPsql)(
+  it.skipIf(skipPsql)(
+    'export-ddl --single-file --with-ledger builds a database verify accepts and migrate leaves alone',
+    async () => {
+      const db = await empty();
+      const out = tempDir('psql-ledger');
+      expect(cli(['export-ddl', '--out', out, '--single-file', '--with-ledger']).code).toBe(0);
+      const file = join(out, 'cryptopi-db.sql');
+      expect(psql(file, db.url)).toMatchObject({ status: 0, stderr: '' });
+      const user = decodeURIComponent(new URL(db.url).username);
+      const ledger = () => db.sql`
+        select name, kind, checksum, sdk_version, duration_ms, applied_by, apply_count
+        from cryptopi_migrate.ledger order by name`;
+      const expected = shipped.map((name) => ({
+        name,
+        kind: 'pack',
+        checksum: shippedSha256(name),
+        sdk_version: packageVersion(),
+        duration_ms: 0,
+        applied_by: user,
+        apply_count: 1,
+      }));
+      expect(await ledger()).toEqual(expected);
+      expect(await db.sql`select name, reason from cryptopi_migrate.history order by id`).toEqual(
+        shipped.map((name) => ({ name, reason: 'new' })),
+      );
+      expect(cli(['verify', '--url', db.url])).toEqual({
+        code: 0,
+        out: `verified: ${shipped.length} packs match the shipped DDL\n`,
+        err: '',
+      });
+      expect(cli(['migrate', '--url', db.url]).out).toContain(`done: 0 applied, ${shipped.length} unchanged`);
+      // applied again, the file changes neither the packs' objects nor their ledger rows
+      expect(psql(file, db.url)).toMatchObject({ status: 0, stderr: '' });
+      expect(await ledger()).toEqual(expected);
+    },
+  );
+
+  it.skipIf(skipPsql)(
     'export-ddl --single-file keeps packs apart: a pack without a final semicolon, or with a BOM, is not merged with the next',
     async () => {
       const db = await empty();
@@ -184,9 +395,7 @@ describe('cryptopi-db CLI', () => {
       expect(cli(['export-ddl', '--out', out, '--single-file', '--packs-dir', dir]).code).toBe(0);
       const file = join(out, 'cryptopi-db.sql');
       expect(readFileSync(file, 'utf8')).not.toContain('\uFEFF');
-      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file, db.url], {
-        stdio: 'pipe',
-      });
+      expect(psql(file, db.url)).toMatchObject({ status: 0, stderr: '' });
       const [t] = await db.sql`
         select to_regclass('public.exp_a') is not null as a, to_regclass('public.exp_b') is not null as b`;
       expect(t).toEqual({ a: true, b: true });

@@ -59,10 +59,13 @@ export function ledgerSql(packs: readonly { name: string; checksum: string }[], 
   ];
   if (packs.length > 0) {
     const values = packs
-      .map((p) => `  (${literal(p.name)}, 'pack', ${literal(p.checksum)}, ${literal(sdkVersion)}, 0)`)
+      .map(
+        (p, i) =>
+          `  (${i + 1}, ${literal(p.name)}, 'pack', ${literal(p.checksum)}, ${literal(sdkVersion)}, 0)`,
+      )
       .join(',\n');
     lines.push(
-      `with shipped (name, kind, checksum, sdk_version, duration_ms) as (values\n${values}\n),`,
+      `with shipped (ord, name, kind, checksum, sdk_version, duration_ms) as (values\n${values}\n),`,
       `todo as (`,
       `  select s.*, case when l.name is null then 'new' else 'changed' end as reason`,
       `  from shipped s left join ${LEDGER_SCHEMA}.ledger l on l.name = s.name`,
@@ -70,10 +73,10 @@ export function ledgerSql(packs: readonly { name: string; checksum: string }[], 
       `),`,
       `logged as (`,
       `  insert into ${LEDGER_SCHEMA}.history (name, kind, checksum, sdk_version, reason, duration_ms)`,
-      `  select name, kind, checksum, sdk_version, reason, duration_ms from todo`,
+      `  select name, kind, checksum, sdk_version, reason, duration_ms from todo order by ord`,
       `)`,
       `insert into ${LEDGER_SCHEMA}.ledger as l (name, kind, checksum, sdk_version, duration_ms)`,
-      `select name, kind, checksum, sdk_version, duration_ms from todo`,
+      `select name, kind, checksum, sdk_version, duration_ms from todo order by ord`,
       `on conflict (name) do update set checksum = excluded.checksum, sdk_version = excluded.sdk_version,`,
       `  applied_at = now(), duration_ms = excluded.duration_ms, applied_by = current_user,`,
       `  apply_count = l.apply_count + 1;`,
