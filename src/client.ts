@@ -4,7 +4,9 @@
  */
 import postgres from 'postgres';
 import { ValidationError } from './core/errors.js';
-import { inTransaction, type Logger, noticesTo, type Queryable, type Sql } from './core/queryable.js';
+import { type Logger, noticesTo, type Queryable, type Sql } from './core/queryable.js';
+import { mapPgError } from './core/run.js';
+import { runTransaction, type TransactionOptions } from './core/transaction.js';
 import * as documents from './documents/index.js';
 import * as ingest from './ingest/index.js';
 import * as market from './market/index.js';
@@ -117,9 +119,21 @@ export interface ClientScope {
   verify(options?: Omit<MigrateOptions, 'onProgress'>): Promise<PackStatus[]>;
   /**
    * Runs `fn` in one transaction (a savepoint when already inside one) with a client of the same
-   * shape bound to it; commits when `fn` resolves, rolls back when it throws.
+   * shape bound to it; commits when `fn` resolves, rolls back when it throws. With `{ retries }`,
+   * `fn` runs again (after a short jittered pause) when the connection was lost before COMMIT was
+   * sent, or on a serialization failure (40001) or deadlock (40P01); never once COMMIT was sent.
+   * @example
+   * ```ts
+   * await db.transaction(async (tx) => {
+   *   await tx.wallet.recordMoves(moves);
+   * }, { retries: 3 });
+   * ```
+   * @throws ConnectionError when the connection is lost (`afterCommit: true` when COMMIT was sent:
+   * it may have committed; not retried)
+   * @throws ConflictError (retryable) when the last attempt hit a serialization failure or deadlock
+   * @throws ValidationError when the options are malformed
    */
-  transaction<T>(fn: (tx: ClientScope) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: ClientScope) => Promise<T>, options?: TransactionOptions): Promise<T>;
 }
 
 export interface Client extends ClientScope {
@@ -143,36 +157,65 @@ function scope(sql: Queryable, options: ClientOptions): ClientScope {
     status: (o) => status(sql, { ...defaults, ...o }),
     plan: (o) => plan(sql, { ...defaults, ...o }),
     verify: (o) => verify(sql, { ...defaults, ...o }),
-    transaction: (fn) => inTransaction(sql, (tx) => fn(scope(tx, options))),
+    transaction: (fn, o) => runTransaction(sql, (tx) => fn(scope(tx, options)), o),
   };
 }
 
+export type { IsolationLevel, TransactionOptions } from './core/transaction.js';
+
 /**
  * Creates a client on a new pool (`{ url }`) or on your postgres.js instance (`{ sql }`).
+ *
+ * The pool opened for `{ url }` runs on the postgres.js bundled in this package, which carries the
+ * guard against a connection lost mid-transaction ending the process (docs/reliability.md); a
+ * pool passed as `{ sql }` is your own postgres.js, and needs that guard too.
  * @example
  * ```ts
  * const db = createClient({ url: process.env.DATABASE_URL! });
  * await db.migrate();
  * await db.close();
  * ```
+ * @throws ValidationError when `connection` is neither `{ url }` (a postgres:// or postgresql:// URL) nor `{ sql }`
  */
 export function createClient(
   connection: { url: string } | { sql: Sql },
   options: ClientOptions = {},
 ): Client {
+  const op = 'createClient';
+  if (connection === null || typeof connection !== 'object')
+    throw new ValidationError(op, [{ path: [], message: 'pass { url } or { sql }' }]);
   const owned = 'url' in connection;
   const logger = options.logger;
-  const sql: Sql = owned
-    ? postgres(connection.url, {
-        onnotice: noticesTo(logger),
-        ...options.postgres,
-      })
-    : connection.sql;
+  let sql: Sql;
+  if (owned) {
+    const url = connection.url;
+    if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url))
+      throw new ValidationError(op, [
+        { path: ['url'], message: 'must be a postgres:// or postgresql:// URL' },
+      ]);
+    try {
+      sql = postgres(url, { onnotice: noticesTo(logger), ...options.postgres });
+    } catch (e) {
+      // the driver parses the URL and options synchronously: a malformed one is the caller's input
+      throw new ValidationError(op, [{ path: ['url'], message: 'cannot be parsed as a connection URL' }], {
+        cause: e,
+      });
+    }
+  } else {
+    if (typeof (connection as { sql?: unknown }).sql !== 'function')
+      throw new ValidationError(op, [{ path: ['sql'], message: 'must be a postgres.js instance' }]);
+    sql = connection.sql;
+  }
   return {
     ...scope(sql, options),
     sql,
     close: async () => {
-      if (owned) await sql.end({ timeout: 5 });
+      if (!owned) return;
+      try {
+        await sql.end({ timeout: 5 });
+      } catch (e) {
+        throw mapPgError('close', e);
+      }
     },
   };
 }
