@@ -1,10 +1,14 @@
 /**
  * The ingest module: exchange payloads captured exactly as received, cursors that only move
  * forward, load logs, and the promotion of captured klines into `market.klines`. Built by
- * `ddl/16_ingest.sql`.
+ * `ddl/16_ingest.sql`. Every function takes a `Queryable` first and one object input.
+ * @module
  */
+import { CryptopiError, ValidationError } from '../core/errors.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseMaybe, parseOne, parseRows, run } from '../core/run.js';
+import { pgArray } from '../core/arrays.js';
+import { loadErrorText } from './loads.js';
 import {
   CaptureKlinesInput,
   CaptureKlinesResult,
@@ -13,7 +17,6 @@ import {
   CursorInput,
   CursorRow,
   FinishLoadInput,
-  type KlinePayload,
   KlineRawRow,
   ListCursorsFilter,
   ListKlinesRawInput,
@@ -23,87 +26,81 @@ import {
   PromoteKlinesInput,
   PromoteKlinesResult,
   StartLoadInput,
-  type TradePayload,
   TradeRawRow,
 } from './schemas.js';
 
 export * from './schemas.js';
 
 const cursorColumns = (sql: Queryable) => sql`
-  source, stream, symbol, nullif(interval, '') as interval, last_time as "lastTime", last_id as "lastId",
-  created_at as "createdAt", updated_at as "updatedAt"
+  source, stream, symbol, nullif(window_label, '') as "window", util.epoch_ms(last_time) as "lastTime",
+  last_id as "lastId", util.epoch_ms(created_at) as "createdAt", util.epoch_ms(updated_at) as "updatedAt"
 `;
 
 const loadColumns = (sql: Queryable) => sql`
-  id, source, stream, symbol, started_at as "startedAt", finished_at as "finishedAt",
+  id, source, stream, symbol, util.epoch_ms(started_at) as "startedAt", util.epoch_ms(finished_at) as "finishedAt",
   rows_seen as "rowsSeen", rows_inserted as "rowsInserted", status, error
 `;
 
 /**
- * Stores a batch of Binance klines of one symbol and interval exactly as received, and moves the
- * stream's cursor to the latest open time, in one statement (both or neither).
+ * Stores a batch of Binance klines of one stream (`source`, `symbol`, `window`) exactly as received,
+ * and moves the stream's cursor to the latest open time, in one statement (both or neither).
  *
- * Wraps `ingest.sp_capture_klines`. Payloads are REST kline arrays or websocket kline events,
- * mixed freely; the whole batch is validated first; an empty batch (nothing new from the exchange)
- * stores nothing and returns the cursor as it is. A kline already stored with the same payload
- * is not stored again; a changed one replaces it (a final kline is never replaced by a non-final
- * one); within a batch the last payload of an open time wins. The cursor never moves back.
+ * Wraps `ingest.sp_capture_klines`. One object: the stream and its batch (a REST kline names neither
+ * its symbol nor its window, so they travel with the payloads). Payloads are REST klines or
+ * websocket kline events, mixed freely; the whole batch is validated first (a kline must open where
+ * a kline of the window opens and close 1 ms before the next one: a 1-week candle captured as `1m`
+ * is refused); an empty batch (nothing new from the exchange) stores nothing and returns the cursor
+ * as it is. A kline already stored with the same payload is not stored again; a changed one replaces
+ * it (a final kline is never replaced by a non-final one); within a batch the last payload of an open
+ * time wins. The cursor never moves back. Payloads are stored as given (never rebuilt): every key,
+ * `"__proto__"` included, comes back from `listKlinesRaw`.
  * @example
  * ```ts
- * const rest = await fetch('https://api.binance.com/api/v3/klines?symbol=BTCUSDT&interval=1m').then((r) => r.json());
- * const r = await db.ingest.captureKlines('binance', 'BTCUSDT', '1m', rest);
- * // { seen: 500, inserted: 500, updated: 0, lastTime: Date }
+ * const payloads = JSON.parse(await readFile('examples/data/binance-klines-BTCUSDT-1m.json', 'utf8')) as RestKline[];
+ * const r = await db.ingest.captureKlines({ source: 'binance', symbol: 'BTCUSDT', window: '1m', payloads });
+ * // { seen: 3, inserted: 3, updated: 0, lastTime: Date }
  * ```
- * @throws ValidationError when an argument or any payload is malformed, of another symbol or
- * interval, or breaks the OHLC rules (nothing is written)
+ * @throws ValidationError when the input or any payload is malformed, of another symbol or window,
+ * off the window's times, or breaks the OHLC rules (every issue, path `['payloads', i, …]`; nothing is
+ * written; no value is quoted in a message)
  */
-export async function captureKlines(
-  sql: Queryable,
-  source: string,
-  symbol: string,
-  interval: string,
-  payloads: readonly (KlinePayload | unknown[])[],
-): Promise<CaptureKlinesResult> {
+export async function captureKlines(sql: Queryable, input: CaptureKlinesInput): Promise<CaptureKlinesResult> {
   const op = 'ingest.captureKlines';
-  const input = parseInput(op, CaptureKlinesInput, { source, symbol, interval, payloads });
-  // the payloads as given (not zod's copy, which may drop fields), exactly as received
+  const c = parseInput(op, CaptureKlinesInput, input);
+  // the payloads as given (zod's copy may differ), exactly as received: JSON-checked, so stringify is exact
   const rows = await run(
     op,
     sql`
-      select seen, inserted, updated, last_time as "lastTime"
-      from ingest.sp_capture_klines(${input.source}, ${input.symbol}, ${input.interval}, ${JSON.stringify(payloads)}::text::jsonb)
+      select seen, inserted, updated, util.epoch_ms(last_time) as "lastTime"
+      from ingest.sp_capture_klines(${c.source}, ${c.symbol}, ${c.window}, ${JSON.stringify(c.payloads)}::text::jsonb)
     `,
   );
   return parseOne('ingest.sp_capture_klines', CaptureKlinesResult, rows);
 }
 
 /**
- * Stores a batch of Binance trades of one symbol exactly as received, and moves the stream's
- * cursor (stream `trades`) to the greatest trade id and time, in one statement (both or neither).
+ * Stores a batch of Binance trades of one stream (`source`, `symbol`) exactly as received, and moves
+ * the stream's cursor (stream `trades`) to the greatest trade id and time, in one statement (both or
+ * neither).
  *
  * Wraps `ingest.sp_capture_trades`. Payloads are REST trades or websocket trade events; a trade
  * id already stored is never stored again; an empty batch stores nothing. The cursor never moves back.
  * @example
  * ```ts
- * await db.ingest.captureTrades('binance', 'BTCUSDT', [
+ * await db.ingest.captureTrades({ source: 'binance', symbol: 'BTCUSDT', payloads: [
  *   { e: 'trade', E: 1672515782136, s: 'BTCUSDT', t: 12345, p: '16500.01', q: '0.5', T: 1672515782136, m: true, M: true },
- * ]); // { seen: 1, inserted: 1, lastId: 12345, lastTime: Date }
+ * ] }); // { seen: 1, inserted: 1, lastId: 12345, lastTime: Date }
  * ```
- * @throws ValidationError when an argument or any payload is malformed or of another symbol (nothing is written)
+ * @throws ValidationError when the input or any payload is malformed or of another symbol (nothing is written)
  */
-export async function captureTrades(
-  sql: Queryable,
-  source: string,
-  symbol: string,
-  payloads: readonly (TradePayload | Record<string, unknown>)[],
-): Promise<CaptureTradesResult> {
+export async function captureTrades(sql: Queryable, input: CaptureTradesInput): Promise<CaptureTradesResult> {
   const op = 'ingest.captureTrades';
-  const input = parseInput(op, CaptureTradesInput, { source, symbol, payloads });
+  const c = parseInput(op, CaptureTradesInput, input);
   const rows = await run(
     op,
     sql`
-      select seen, inserted, last_id as "lastId", last_time as "lastTime"
-      from ingest.sp_capture_trades(${input.source}, ${input.symbol}, ${JSON.stringify(payloads)}::text::jsonb)
+      select seen, inserted, last_id as "lastId", util.epoch_ms(last_time) as "lastTime"
+      from ingest.sp_capture_trades(${c.source}, ${c.symbol}, ${JSON.stringify(c.payloads)}::text::jsonb)
     `,
   );
   return parseOne('ingest.sp_capture_trades', CaptureTradesResult, rows);
@@ -112,58 +109,55 @@ export async function captureTrades(
 /**
  * The cursor of one stream, or `null` when it has none: where a sampler resumes.
  *
- * Reads `ingest.cursors`. Captures write `klines` cursors (per interval) and `trades` cursors (no
- * interval); enabling a universe symbol seeds the cursors listed in `ingest.cursor_seeds`.
+ * Reads `ingest.cursors`. Captures write `klines` cursors (per window) and `trades` cursors (no
+ * window); enabling a universe symbol seeds the cursors listed in `ingest.cursor_seeds`. To read
+ * many streams' cursors in one call, use `listCursors({ symbols })`.
  * @example
  * ```ts
- * const c = await db.ingest.cursor('binance', 'klines', 'BTCUSDT', '1m'); // c?.lastTime: the latest open time captured
+ * const c = await db.ingest.cursor({ source: 'binance', stream: 'klines', symbol: 'BTCUSDT', window: '1m' });
+ * // c?.lastTime: the latest open time captured
  * ```
- * @throws ValidationError when an argument is malformed (nothing is sent)
+ * @throws ValidationError when the input is malformed (nothing is sent)
  */
-export async function cursor(
-  sql: Queryable,
-  source: string,
-  stream: string,
-  symbol: string,
-  interval?: string,
-): Promise<CursorRow | null> {
+export async function cursor(sql: Queryable, input: CursorInput): Promise<CursorRow | null> {
   const op = 'ingest.cursor';
-  const c = parseInput(
-    op,
-    CursorInput,
-    interval === undefined ? { source, stream, symbol } : { source, stream, symbol, interval },
-  );
+  const c = parseInput(op, CursorInput, input);
   const rows = await run(
     op,
     sql`
       select ${cursorColumns(sql)} from ingest.cursors
-      where source = ${c.source} and stream = ${c.stream} and symbol = ${c.symbol} and interval = ${c.interval ?? ''}
+      where source = ${c.source} and stream = ${c.stream} and symbol = ${c.symbol}
+        and window_label = ${c.window ?? ''}
     `,
   );
   return parseMaybe('ingest.cursors', CursorRow, rows);
 }
 
 /**
- * The cursors matching the filter, by source, stream, symbol and interval.
+ * The cursors matching the filter (one symbol, or many with `symbols`), by source, stream, symbol
+ * and window.
  *
  * Reads `ingest.cursors`.
  * @example
  * ```ts
- * const all = await db.ingest.listCursors({ symbol: 'ETHUSDT' });
+ * const all = await db.ingest.listCursors({ stream: 'klines', window: '1m', symbols: ['BTCUSDT', 'ETHUSDT'] });
  * ```
  * @throws ValidationError when the filter is malformed (nothing is sent)
  */
 export async function listCursors(sql: Queryable, filter: ListCursorsFilter = {}): Promise<CursorRow[]> {
   const op = 'ingest.listCursors';
   const f = parseInput(op, ListCursorsFilter, filter);
+  const list = f.symbols ?? (f.symbol === undefined ? undefined : [f.symbol]);
+  const symbols = list === undefined ? null : pgArray(list);
   const rows = await run(
     op,
     sql`
       select ${cursorColumns(sql)} from ingest.cursors
       where (${f.source ?? null}::text is null or source = ${f.source ?? null})
         and (${f.stream ?? null}::text is null or stream = ${f.stream ?? null})
-        and (${f.symbol ?? null}::text is null or symbol = ${f.symbol ?? null})
-      order by source, stream, symbol, interval
+        and (${symbols}::text[] is null or symbol = any(${symbols}::text[]))
+        and (${f.window ?? null}::text is null or window_label = ${f.window ?? null})
+      order by source, stream, symbol, window_label
     `,
   );
   return parseRows('ingest.cursors', CursorRow, rows);
@@ -198,8 +192,9 @@ export async function startLoad(sql: Queryable, input: StartLoadInput): Promise<
  * ```ts
  * await db.ingest.finishLoad({ id: load.id, status: 'ok', rowsSeen: 500, rowsInserted: 12 });
  * ```
- * @throws ValidationError when the input is malformed or the load is already finished
- * @throws NotFoundError when there is no such load
+ * @throws ValidationError when the input is malformed (an error text with NUL or a lone surrogate
+ * too) or the load is already finished
+ * @throws NotFoundError (entity `ingest.load_log`, key `{ id }`) when there is no such load
  */
 export async function finishLoad(sql: Queryable, input: FinishLoadInput): Promise<LoadLogRow> {
   const op = 'ingest.finishLoad';
@@ -210,6 +205,7 @@ export async function finishLoad(sql: Queryable, input: FinishLoadInput): Promis
       select ${loadColumns(sql)}
       from ingest.sp_finish_load(${f.id}, ${f.status}, ${f.rowsSeen ?? 0}, ${f.rowsInserted ?? 0}, ${f.error ?? null})
     `,
+    { entity: 'ingest.load_log', key: { id: f.id } },
   );
   return parseOne('ingest.sp_finish_load', LoadLogRow, rows);
 }
@@ -218,7 +214,10 @@ export async function finishLoad(sql: Queryable, input: FinishLoadInput): Promis
 export interface LoadContext {
   /** The load log as opened. */
   readonly load: LoadLogRow;
-  /** Adds to the load's counts; a capture result (`{ seen, inserted }`) can be passed as it is. */
+  /**
+   * Adds to the load's counts; a capture result (`{ seen, inserted }`) can be passed as it is.
+   * @throws ValidationError when a count is not a whole number ≥ 0 (the counts are left as they were)
+   */
   add(counts: { seen?: number; inserted?: number }): void;
 }
 
@@ -228,18 +227,20 @@ export interface LoadContext {
  * error. Returns what the callback returns.
  *
  * Wraps `ingest.sp_start_load` and `ingest.sp_finish_load`. Run it on a pool (not inside a
- * transaction that the failure would abort): the log is written whatever the callback does. When
- * the failed log cannot be written (e.g. the callback aborted the transaction `sql` is), the error
- * is an `AggregateError` of the callback's error and the log's.
+ * transaction that the failure would abort): the log is written whatever the callback throws (its
+ * text is made storable first: NUL and lone surrogates replaced, cut to 4 000 characters). When the
+ * failed log cannot be written (e.g. the callback aborted the transaction `sql` is), the error is a
+ * `CryptopiError` with code `load_not_logged` whose `cause` is an `AggregateError` of the callback's
+ * error and the log's.
  * @example
  * ```ts
  * await db.ingest.runLoad({ source: 'binance', stream: 'klines', symbol: 'BTCUSDT' }, async (ctx) => {
- *   ctx.add(await db.ingest.captureKlines('binance', 'BTCUSDT', '1m', payloads));
+ *   ctx.add(await db.ingest.captureKlines({ source: 'binance', symbol: 'BTCUSDT', window: '1m', payloads }));
  * });
  * ```
  * @throws ValidationError when the input is malformed (nothing is sent, the callback does not run)
- * @throws whatever the callback throws, after the load is logged as failed; an `AggregateError`
- * of both errors when that log cannot be written
+ * @throws whatever the callback throws, after the load is logged as failed; a CryptopiError
+ * (`load_not_logged`) when that log cannot be written
  */
 export async function runLoad<T>(
   sql: Queryable,
@@ -252,28 +253,41 @@ export async function runLoad<T>(
   const ctx: LoadContext = {
     load,
     add: (counts) => {
-      seen += counts.seen ?? 0;
-      inserted += counts.inserted ?? 0;
+      const s = counts?.seen ?? 0;
+      const i = counts?.inserted ?? 0;
+      const bad = (n: unknown) => !Number.isSafeInteger(n) || (n as number) < 0;
+      if (bad(s) || bad(i) || !Number.isSafeInteger(seen + s) || !Number.isSafeInteger(inserted + i)) {
+        throw new ValidationError('ingest.runLoad', [
+          { path: bad(s) ? ['seen'] : ['inserted'], message: 'must be a whole number ≥ 0' },
+        ]);
+      }
+      seen += s;
+      inserted += i;
     },
   };
   let result: T;
   try {
     result = await fn(ctx);
   } catch (e) {
-    const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     try {
       await finishLoad(sql, {
         id: load.id,
         status: 'failed',
         rowsSeen: seen,
         rowsInserted: inserted,
-        error: text,
+        error: loadErrorText(e),
       });
     } catch (logError) {
       // neither is lost: the callback's error first, then why the log could not be closed
-      throw new AggregateError(
-        [e, logError],
-        `ingest.runLoad: the load failed (${text.slice(0, 200)}) and its log could not be closed`,
+      throw new CryptopiError(
+        'load_not_logged',
+        'ingest.runLoad: the load failed and its log could not be closed',
+        {
+          cause: new AggregateError(
+            [e, logError],
+            'ingest.runLoad: the load failed and its log could not be closed',
+          ),
+        },
       );
     }
     throw e;
@@ -319,10 +333,10 @@ export async function loadLogs(sql: Queryable, filter: LoadLogsFilter = {}): Pro
  * Wraps `ingest.sp_promote_klines`.
  * @example
  * ```ts
- * await db.ingest.promoteKlines({ source: 'binance', symbol: 'BTCUSDT', interval: '1m' }); // { promoted: 500 }
+ * await db.ingest.promoteKlines({ source: 'binance', symbol: 'BTCUSDT', window: '1m' }); // { promoted: 500 }
  * ```
- * @throws ValidationError when the input is malformed, or the interval is not a window
- * `settings.windows` can hold (e.g. `1w`, `1M` must be created there first)
+ * @throws ValidationError when the input is malformed, or the window is not one `settings.windows`
+ * can derive from its label (e.g. `1w`, `1M` must be created there first) or another label holds its span
  */
 export async function promoteKlines(sql: Queryable, input: PromoteKlinesInput): Promise<PromoteKlinesResult> {
   const op = 'ingest.promoteKlines';
@@ -330,7 +344,7 @@ export async function promoteKlines(sql: Queryable, input: PromoteKlinesInput): 
   const rows = await run(
     op,
     sql`
-      select ingest.sp_promote_klines(${p.source}, ${p.symbol}, ${p.interval}, ${p.from ?? null}, ${p.to ?? null})
+      select ingest.sp_promote_klines(${p.source}, ${p.symbol}, ${p.window}, ${p.from ?? null}, ${p.to ?? null})
         as promoted
     `,
   );
@@ -344,7 +358,7 @@ export async function promoteKlines(sql: Queryable, input: PromoteKlinesInput): 
  * Reads `ingest.klines_raw`.
  * @example
  * ```ts
- * const raw = await db.ingest.listKlinesRaw({ source: 'binance', symbol: 'BTCUSDT', interval: '1m', limit: 10 });
+ * const raw = await db.ingest.listKlinesRaw({ source: 'binance', symbol: 'BTCUSDT', window: '1m', limit: 10 });
  * ```
  * @throws ValidationError when the input is malformed (nothing is sent)
  */
@@ -354,9 +368,10 @@ export async function listKlinesRaw(sql: Queryable, input: ListKlinesRawInput): 
   const rows = await run(
     op,
     sql`
-      select source, symbol, interval, open_time as "openTime", payload, closed, received_at as "receivedAt"
+      select source, symbol, window_label as "window", util.epoch_ms(open_time) as "openTime", payload, closed,
+             util.epoch_ms(received_at) as "receivedAt"
       from ingest.klines_raw
-      where source = ${q.source} and symbol = ${q.symbol} and interval = ${q.interval}
+      where source = ${q.source} and symbol = ${q.symbol} and window_label = ${q.window}
         and (${q.from ?? null}::timestamptz is null or open_time >= ${q.from ?? null})
         and (${q.to ?? null}::timestamptz is null or open_time <= ${q.to ?? null})
       order by open_time
@@ -382,7 +397,8 @@ export async function listTradesRaw(sql: Queryable, input: ListTradesRawInput): 
   const rows = await run(
     op,
     sql`
-      select source, symbol, trade_id as "tradeId", trade_time as "tradeTime", payload, received_at as "receivedAt"
+      select source, symbol, trade_id as "tradeId", util.epoch_ms(trade_time) as "tradeTime", payload,
+             util.epoch_ms(received_at) as "receivedAt"
       from ingest.trades_raw
       where source = ${q.source} and symbol = ${q.symbol} and trade_id >= ${q.fromId ?? 0}
       order by trade_id

@@ -1,5 +1,10 @@
+/**
+ * zod rows and inputs of schema `ingest` (pack ddl/16_ingest.sql), each with its inferred type, and the
+ * Binance payload types. A settings.windows label is `window` here and `window_label` in SQL.
+ */
 import { z } from 'zod';
-import { instant, int8, jsonObject, symbol, timestamptz } from '../core/codecs.js';
+import { instant, int8, jsonProblem, jsonRow, symbol, text, timestamptz } from '../core/codecs.js';
+import { klineSpanProblem } from './windows.js';
 
 /** A data source such as `binance`: lower-case letters, digits and `_ . : -`, up to 64 characters. */
 export const Source = z
@@ -11,30 +16,48 @@ export const Stream = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,31}$/, 'expected a lower-case stream name such as klines');
 
-/** A Binance interval such as `1m`, `4h`, `1d`, `1w`, `1M`. */
-export const Interval = z
-  .string()
-  .regex(/^[1-9][0-9]{0,3}[smhdwM]$/, 'expected a Binance interval such as 1m');
-
 /**
- * An exchange object with the fields we check; its other fields are kept as received, so they must be
- * JSON values too (a BigInt, a function or NaN cannot be stored as jsonb).
+ * A kline window: a settings.windows label spelled as a Binance interval (`1m`, `4h`, `1d`, `1w`,
+ * `1M`): an amount 1–9999 and a unit `s m h d w M`.
  */
-function asReceived<T extends z.core.$ZodLooseShape>(shape: T) {
-  return z.object(shape).catchall(z.json());
-}
+export const Window = z
+  .string()
+  .regex(/^[1-9][0-9]{0,3}[smhdwM]$/, 'expected a window spelled as a Binance interval such as 1m');
+
+// ------------------------------------------------------------------------------------ payloads
 
 /** Epoch milliseconds as Binance sends them (years 1970 to 9999). */
 const EpochMs = z.int().min(0).max(253_402_300_799_999);
-/** A non-negative decimal string as Binance sends prices and quantities ("0.01634790"). */
-const Decimal = z.string().regex(/^\d+(\.\d+)?$/, 'expected a decimal string such as "0.01634790"');
+/** An unsigned decimal string as Binance sends prices and quantities ("0.01634790"). */
+const Decimal = z
+  .string()
+  .regex(
+    /^\d{1,40}(\.\d{1,40})?$/,
+    'expected a decimal string such as "0.01634790" (at most 40 digits before and after the point)',
+  );
 const Count = z.int().min(0).max(2_147_483_647);
 
 /**
- * A Binance REST kline: `[openTime, "open", "high", "low", "close", "volume", closeTime,
- * "quoteVolume", trades, "takerBuyBase", "takerBuyQuote", "ignore"]`.
+ * A Binance REST kline (`GET /api/v3/klines`), exactly as Binance documents it: open and close times
+ * in epoch milliseconds, prices and volumes as decimal strings, the trade count as a number.
  */
-export const RestKline = z.tuple([
+export type RestKline = [
+  openTime: number,
+  open: string,
+  high: string,
+  low: string,
+  close: string,
+  volume: string,
+  closeTime: number,
+  quoteVolume: string,
+  trades: number,
+  takerBuyBase: string,
+  takerBuyQuote: string,
+  ignore: string,
+];
+
+/** The validator of {@link RestKline}. */
+export const RestKline: z.ZodType<RestKline> = z.tuple([
   EpochMs,
   Decimal,
   Decimal,
@@ -46,11 +69,59 @@ export const RestKline = z.tuple([
   Count,
   Decimal,
   Decimal,
-  z.union([z.string(), z.number()]),
+  z.string(),
 ]);
-export type RestKline = z.infer<typeof RestKline>;
 
-/** A Binance websocket kline event `{ e: 'kline', E, s, k: { t, T, s, i, o, c, h, l, v, n, x, q, V, Q, B } }` (more fields kept). */
+/** The candle of a Binance websocket kline event (`<symbol>@kline_<interval>`), as Binance documents it. */
+export interface WsKline {
+  /** Kline start time (epoch ms). */
+  t: number;
+  /** Kline close time (epoch ms). */
+  T: number;
+  /** Symbol. */
+  s: string;
+  /** Interval (our `window`). */
+  i: string;
+  /** First trade id (not read). */
+  f?: number;
+  /** Last trade id (not read). */
+  L?: number;
+  o: string;
+  c: string;
+  h: string;
+  l: string;
+  /** Base asset volume. */
+  v: string;
+  /** Number of trades. */
+  n: number;
+  /** Is this kline closed (final)? */
+  x: boolean;
+  /** Quote asset volume. */
+  q: string;
+  /** Taker buy base asset volume. */
+  V: string;
+  /** Taker buy quote asset volume. */
+  Q: string;
+  /** Ignore. */
+  B?: string;
+}
+
+/** A Binance websocket kline event `{ e: 'kline', E, s, k }`, as Binance documents it. */
+export interface WsKlineEvent {
+  e: 'kline';
+  /** Event time (epoch ms). */
+  E: number;
+  s: string;
+  k: WsKline;
+}
+
+/**
+ * An exchange object with the fields we check; other fields are kept as received (the payload is
+ * stored as given, never rebuilt) and checked as JSON values by core's `jsonProblem` first.
+ */
+const asReceived = <T extends z.core.$ZodLooseShape>(shape: T) => z.looseObject(shape);
+
+/** The validator of {@link WsKlineEvent}. */
 export const WsKlineEvent = asReceived({
   e: z.literal('kline'),
   E: EpochMs,
@@ -59,7 +130,9 @@ export const WsKlineEvent = asReceived({
     t: EpochMs,
     T: EpochMs,
     s: symbol,
-    i: Interval,
+    i: Window,
+    f: z.int().optional(),
+    L: z.int().optional(),
     o: Decimal,
     c: Decimal,
     h: Decimal,
@@ -70,14 +143,26 @@ export const WsKlineEvent = asReceived({
     q: Decimal,
     V: Decimal,
     Q: Decimal,
+    B: z.string().optional(),
   }),
 });
-export type WsKlineEvent = z.infer<typeof WsKlineEvent>;
 
-/** A kline payload: a REST array or a websocket event. */
+/** A kline payload: a REST kline or a websocket kline event. */
 export type KlinePayload = RestKline | WsKlineEvent;
 
-/** A Binance REST trade `{ id, price, qty, quoteQty, time, isBuyerMaker, isBestMatch }` (more fields kept). */
+/** A Binance REST trade (`GET /api/v3/trades`), as Binance documents it. */
+export interface RestTrade {
+  id: number;
+  price: string;
+  qty: string;
+  quoteQty?: string;
+  /** Trade time (epoch ms). */
+  time: number;
+  isBuyerMaker: boolean;
+  isBestMatch?: boolean;
+}
+
+/** The validator of {@link RestTrade}. */
 export const RestTrade = asReceived({
   id: z.int().min(0),
   price: Decimal,
@@ -87,9 +172,26 @@ export const RestTrade = asReceived({
   isBuyerMaker: z.boolean(),
   isBestMatch: z.boolean().optional(),
 });
-export type RestTrade = z.infer<typeof RestTrade>;
 
-/** A Binance websocket trade event `{ e: 'trade', E, s, t, p, q, T, m, M }` (more fields kept). */
+/** A Binance websocket trade event (`<symbol>@trade`), as Binance documents it. */
+export interface WsTradeEvent {
+  e: 'trade';
+  /** Event time (epoch ms). */
+  E: number;
+  s: string;
+  /** Trade id. */
+  t: number;
+  p: string;
+  q: string;
+  /** Trade time (epoch ms). */
+  T: number;
+  /** Is the buyer the market maker? */
+  m: boolean;
+  /** Ignore. */
+  M?: boolean;
+}
+
+/** The validator of {@link WsTradeEvent}. */
 export const WsTradeEvent = asReceived({
   e: z.literal('trade'),
   E: EpochMs,
@@ -101,94 +203,104 @@ export const WsTradeEvent = asReceived({
   m: z.boolean(),
   M: z.boolean().optional(),
 });
-export type WsTradeEvent = z.infer<typeof WsTradeEvent>;
 
 /** A trade payload: a REST trade or a websocket trade event. */
 export type TradePayload = RestTrade | WsTradeEvent;
 
-/** The fields of a kline payload the checks need, whichever its shape. */
-function klineParts(p: RestKline | WsKlineEvent) {
+/** The fields of a (valid) kline payload the checks need, whichever its shape. */
+function klineParts(p: KlinePayload) {
   if (Array.isArray(p)) {
     return { t: p[0], T: p[6], o: Number(p[1]), h: Number(p[2]), l: Number(p[3]), c: Number(p[4]) };
   }
   const k = p.k;
-  return {
-    t: k.t,
-    T: k.T,
-    o: Number(k.o),
-    h: Number(k.h),
-    l: Number(k.l),
-    c: Number(k.c),
-    s: k.s,
-    i: k.i,
-    es: p.s,
-  };
+  return { t: k.t, T: k.T, o: Number(k.o), h: Number(k.h), l: Number(k.l), c: Number(k.c), event: p };
 }
 
+type Ctx = z.core.$RefinementCtx<unknown>;
+
+/** Adds an issue per problem of `payload` under `['payloads', i, …]`; true when it is well formed. */
+function checkPayload(payload: unknown, i: number, schema: z.ZodType, ctx: Ctx): boolean {
+  const json = jsonProblem(payload);
+  if (json) {
+    ctx.addIssue({ code: 'custom', path: ['payloads', i, ...json.path], message: json.message });
+    return false;
+  }
+  const r = schema.safeParse(payload);
+  if (r.success) return true;
+  for (const issue of r.error.issues) {
+    const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    ctx.addIssue({ code: 'custom', path: ['payloads', i, ...path], message: issue.message });
+  }
+  return false;
+}
+
+const Payloads = z.array(z.unknown(), { error: 'expected an array of payloads' }).max(10_000);
+
 /**
- * Input of `captureKlines`: every payload is a REST kline or a websocket kline event of this
- * symbol and interval, closes after it opens, and has high ≥ max(open, close) ≥ min(open, close) ≥ low.
+ * Input of `captureKlines`: one stream (`source`, `symbol`, `window`) and its batch. Every payload is
+ * a REST kline or a websocket kline event of this symbol and window that opens where a kline of the
+ * window opens and closes 1 ms before the next one (see `klineSpanProblem`), with
+ * high ≥ max(open, close) ≥ min(open, close) ≥ low.
  */
 export const CaptureKlinesInput = z
   .strictObject({
     source: Source,
     symbol,
-    interval: Interval,
-    payloads: z.array(z.unknown()).max(10_000),
+    window: Window,
+    payloads: Payloads,
   })
   .superRefine((input, ctx) => {
     input.payloads.forEach((payload, i) => {
       const schema = Array.isArray(payload) ? RestKline : WsKlineEvent;
-      const r = schema.safeParse(payload);
-      if (!r.success) {
-        for (const issue of r.error.issues) {
-          ctx.addIssue({ code: 'custom', path: ['payloads', i, ...issue.path], message: issue.message });
-        }
-        return;
-      }
-      const k = klineParts(r.data);
+      if (!checkPayload(payload, i, schema, ctx)) return;
+      const k = klineParts(payload as KlinePayload);
       const at = (message: string) => ctx.addIssue({ code: 'custom', path: ['payloads', i], message });
-      if ('s' in k && (k.s !== input.symbol || k.es !== input.symbol))
-        at(`expected an event of ${input.symbol}`);
-      if ('i' in k && k.i !== input.interval) at(`expected an event of interval ${input.interval}`);
+      if (k.event && (k.event.s !== input.symbol || k.event.k.s !== input.symbol))
+        at('expected an event of the captured symbol');
+      if (k.event && k.event.k.i !== input.window) at('expected an event of the captured window');
       if (k.T <= k.t) at('close time must be after open time');
+      else {
+        const span = klineSpanProblem(input.window, k.t, k.T);
+        if (span) at(span);
+      }
       if (!(k.h >= Math.max(k.o, k.c) && Math.min(k.o, k.c) >= k.l)) {
         at('expected high ≥ max(open, close) ≥ min(open, close) ≥ low');
       }
     });
   });
-export type CaptureKlinesInput = z.input<typeof CaptureKlinesInput>;
+export type CaptureKlinesInput = Omit<z.input<typeof CaptureKlinesInput>, 'payloads'> & {
+  /** The batch, as received from Binance (REST klines and websocket events, mixed freely). */
+  payloads: readonly KlinePayload[];
+};
 
-/** Input of `captureTrades`: every payload is a REST trade or a websocket trade event of this symbol. */
+/** Input of `captureTrades`: one stream (`source`, `symbol`) and its batch of REST trades or websocket trade events. */
 export const CaptureTradesInput = z
   .strictObject({
     source: Source,
     symbol,
-    payloads: z.array(z.unknown()).max(10_000),
+    payloads: Payloads,
   })
   .superRefine((input, ctx) => {
     input.payloads.forEach((payload, i) => {
       const isEvent = typeof payload === 'object' && payload !== null && 'e' in payload;
-      const r = (isEvent ? WsTradeEvent : RestTrade).safeParse(payload);
-      if (!r.success) {
-        for (const issue of r.error.issues) {
-          ctx.addIssue({ code: 'custom', path: ['payloads', i, ...issue.path], message: issue.message });
-        }
-        return;
-      }
-      const price = 'p' in r.data ? r.data.p : r.data.price;
+      if (!checkPayload(payload, i, isEvent ? WsTradeEvent : RestTrade, ctx)) return;
+      const t = payload as TradePayload;
+      const price = 'p' in t ? t.p : t.price;
       if (!(Number(price) > 0))
         ctx.addIssue({ code: 'custom', path: ['payloads', i], message: 'price must be positive' });
-      if ('s' in r.data && r.data.s !== input.symbol) {
+      if ('s' in t && t.s !== input.symbol) {
         ctx.addIssue({
           code: 'custom',
           path: ['payloads', i],
-          message: `expected an event of ${input.symbol}`,
+          message: 'expected an event of the captured symbol',
         });
       }
     });
   });
-export type CaptureTradesInput = z.input<typeof CaptureTradesInput>;
+export type CaptureTradesInput = Omit<z.input<typeof CaptureTradesInput>, 'payloads'> & {
+  /** The batch, as received from Binance (REST trades and websocket events, mixed freely). */
+  payloads: readonly TradePayload[];
+};
 
 /** Result of `captureKlines`: payloads given, rows inserted, rows replaced, and the cursor's time after. */
 export const CaptureKlinesResult = z.object({
@@ -197,7 +309,7 @@ export const CaptureKlinesResult = z.object({
   updated: z.int(),
   lastTime: timestamptz.nullable(),
 });
-export type CaptureKlinesResult = z.infer<typeof CaptureKlinesResult>;
+export type CaptureKlinesResult = z.output<typeof CaptureKlinesResult>;
 
 /** Result of `captureTrades`: payloads given, trades inserted, and the cursor's id and time after. */
 export const CaptureTradesResult = z.object({
@@ -206,41 +318,57 @@ export const CaptureTradesResult = z.object({
   lastId: int8.nullable(),
   lastTime: timestamptz.nullable(),
 });
-export type CaptureTradesResult = z.infer<typeof CaptureTradesResult>;
+export type CaptureTradesResult = z.output<typeof CaptureTradesResult>;
 
-/** A row of `ingest.cursors`; `interval` is null for streams without one (trades). */
+// ------------------------------------------------------------------------------------- cursors
+
+/** A row of `ingest.cursors`; `window` (column `window_label`) is null for streams without one (trades). */
 export const CursorRow = z.object({
   source: z.string(),
   stream: z.string(),
   symbol: z.string(),
-  interval: z.string().nullable(),
+  window: z.string().nullable(),
   lastTime: timestamptz.nullable(),
   lastId: int8.nullable(),
   createdAt: timestamptz,
   updatedAt: timestamptz,
 });
-export type CursorRow = z.infer<typeof CursorRow>;
+export type CursorRow = z.output<typeof CursorRow>;
 
-/** Input of `cursor`: which stream. */
+/** Input of `cursor`: which stream (`window` for klines streams, none for trades). */
 export const CursorInput = z.strictObject({
   source: Source,
   stream: Stream,
   symbol,
-  interval: Interval.optional(),
+  window: Window.optional(),
 });
 export type CursorInput = z.input<typeof CursorInput>;
 
-/** Filter of `listCursors`: every given field must match. */
-export const ListCursorsFilter = z.strictObject({
-  source: Source.optional(),
-  stream: Stream.optional(),
-  symbol: symbol.optional(),
-});
-export type ListCursorsFilter = z.input<typeof ListCursorsFilter>;
+/**
+ * Filter of `listCursors`: every given field must match; `symbols` reads many symbols' cursors at once
+ * (give `symbol` or `symbols`, not both).
+ */
+export const ListCursorsFilter = z
+  .strictObject({
+    source: Source.optional(),
+    stream: Stream.optional(),
+    symbol: symbol.optional(),
+    symbols: z.array(symbol).max(10_000).optional(),
+    window: Window.optional(),
+  })
+  .refine((f) => f.symbol === undefined || f.symbols === undefined, {
+    path: ['symbols'],
+    error: 'give symbol or symbols, not both',
+  });
+export type ListCursorsFilter = Omit<z.input<typeof ListCursorsFilter>, 'symbols'> & {
+  symbols?: readonly string[];
+};
+
+// ------------------------------------------------------------------------------------ load logs
 
 /** Status of a load run. */
 export const LoadStatus = z.enum(['running', 'ok', 'failed']);
-export type LoadStatus = z.infer<typeof LoadStatus>;
+export type LoadStatus = z.output<typeof LoadStatus>;
 
 /** A row of `ingest.load_logs`. */
 export const LoadLogRow = z.object({
@@ -255,7 +383,7 @@ export const LoadLogRow = z.object({
   status: LoadStatus,
   error: z.string().nullable(),
 });
-export type LoadLogRow = z.infer<typeof LoadLogRow>;
+export type LoadLogRow = z.output<typeof LoadLogRow>;
 
 /** Input of `startLoad` and `runLoad`: what is loaded. */
 export const StartLoadInput = z.strictObject({
@@ -265,16 +393,22 @@ export const StartLoadInput = z.strictObject({
 });
 export type StartLoadInput = z.input<typeof StartLoadInput>;
 
-const RowCount = z.int().min(0);
+const RowCount = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-/** Input of `finishLoad`: the outcome of a running load. */
+/** A load log id. */
+export const LoadId = z.int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** The longest error text a load log keeps (a longer one is cut). */
+export const LOAD_ERROR_MAX = 4000;
+
+/** Input of `finishLoad`: the outcome of a running load; an error text longer than 4 000 characters is cut. */
 export const FinishLoadInput = z
   .strictObject({
-    id: z.int().positive(),
+    id: LoadId,
     status: z.enum(['ok', 'failed']),
     rowsSeen: RowCount.optional(),
     rowsInserted: RowCount.optional(),
-    error: z.string().optional(),
+    error: text({ max: 1_000_000 }).optional(),
   })
   .refine((f) => f.status === 'failed' || f.error === undefined, {
     path: ['error'],
@@ -292,11 +426,13 @@ export const LoadLogsFilter = z.strictObject({
 });
 export type LoadLogsFilter = z.input<typeof LoadLogsFilter>;
 
+// ------------------------------------------------------------------------------ promotion, reads
+
 /** Input of `promoteKlines`: the captured klines of one stream, optionally within [from, to] by open time. */
 export const PromoteKlinesInput = z.strictObject({
   source: Source,
   symbol,
-  interval: Interval,
+  window: Window,
   from: instant.optional(),
   to: instant.optional(),
 });
@@ -304,28 +440,25 @@ export type PromoteKlinesInput = z.input<typeof PromoteKlinesInput>;
 
 /** Result of `promoteKlines`: candles inserted into or changed in `market.klines`. */
 export const PromoteKlinesResult = z.object({ promoted: z.int() });
-export type PromoteKlinesResult = z.infer<typeof PromoteKlinesResult>;
+export type PromoteKlinesResult = z.output<typeof PromoteKlinesResult>;
 
-/** A JSON payload as stored: an array (REST kline) or an object. */
-const Payload = z.union([z.array(z.unknown()), jsonObject]);
-
-/** A row of `ingest.klines_raw`: the payload exactly as captured. */
+/** A row of `ingest.klines_raw`: the payload exactly as captured (column `window_label` is `window`). */
 export const KlineRawRow = z.object({
   source: z.string(),
   symbol: z.string(),
-  interval: z.string(),
+  window: z.string(),
   openTime: timestamptz,
-  payload: Payload,
+  payload: jsonRow,
   closed: z.boolean(),
   receivedAt: timestamptz,
 });
-export type KlineRawRow = z.infer<typeof KlineRawRow>;
+export type KlineRawRow = z.output<typeof KlineRawRow>;
 
 /** Input of `listKlinesRaw`: one stream, optionally within [from, to] by open time; oldest first. */
 export const ListKlinesRawInput = z.strictObject({
   source: Source,
   symbol,
-  interval: Interval,
+  window: Window,
   from: instant.optional(),
   to: instant.optional(),
   limit: z.int().min(1).max(100_000).optional(),
@@ -338,16 +471,16 @@ export const TradeRawRow = z.object({
   symbol: z.string(),
   tradeId: int8,
   tradeTime: timestamptz,
-  payload: jsonObject,
+  payload: jsonRow,
   receivedAt: timestamptz,
 });
-export type TradeRawRow = z.infer<typeof TradeRawRow>;
+export type TradeRawRow = z.output<typeof TradeRawRow>;
 
 /** Input of `listTradesRaw`: one stream from a trade id on (inclusive); by trade id. */
 export const ListTradesRawInput = z.strictObject({
   source: Source,
   symbol,
-  fromId: z.int().min(0).optional(),
+  fromId: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   limit: z.int().min(1).max(100_000).optional(),
 });
 export type ListTradesRawInput = z.input<typeof ListTradesRawInput>;
