@@ -73,11 +73,11 @@ export function writeReport(dir: string, docPath: string): void {
   for (const [area, title] of Object.entries(AREAS) as [Figure['area'], string][]) {
     const rows = figures.filter((f) => f.area === area).sort((a, b) => a.id.localeCompare(b.id));
     if (rows.length === 0) continue;
-    out.push(`\n## ${title}\n\n| what is tried | times | what held |\n| --- | ---: | --- |`);
+    out.push(`## ${title}\n\n| what is tried | times | what held |\n| --- | ---: | --- |`);
     for (const f of rows)
       out.push(`| ${cell(f.tried)} | ${f.times.toLocaleString('en-US')} | ${cell(f.held)} |`);
   }
-  writeAtomically(docPath, `${out.join('\n')}\n`);
+  writeAtomically(docPath, `${out.join('\n').trimEnd()}\n`);
 }
 
 function cell(s: string): string {
