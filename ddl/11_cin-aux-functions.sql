@@ -2,8 +2,8 @@
 -- taking a session's references from its wallet account. Needs 09_cin-aux-*, 05_wallet, 03_market.
 -- Re-runnable: every object is guarded. No begin/commit: migrate() gives each pack a transaction.
 
--- Turns exchange fills into moves, all or nothing; returns per trade (in input order) its move and
--- whether it was already imported. A trade is {symbol, tradeId, isBuyer, price, qty, quoteQty?,
+-- Turns exchange fills into moves, all or nothing; returns per trade (in input order) whether it was
+-- already imported, and its move. A trade is {symbol, tradeId, isBuyer, price, qty, quoteQty?,
 -- commission?, commissionAsset?, time (epoch ms)}, figures as decimal strings; p_prices maps an asset
 -- to its USDT price ({"BTC": "40000"}), USDT is 1.
 -- - buyer: quote -> base; seller: base -> quote. The symbol is split by market.symbols, else by
@@ -15,8 +15,10 @@
 -- - idempotent by (symbol, tradeId): the move's key is 'trade:<symbol>:<tradeId>'.
 -- Derived figures are rounded to 18 decimals. Every runtime row the import touches is locked first, in
 -- asset order, so concurrent imports queue instead of deadlocking.
-create or replace function cin_aux.sp_import_moves_from_trades(p_session uuid, p_trades jsonb, p_prices jsonb default '{}'::jsonb)
-returns table (trade_index integer, move_id bigint, replayed boolean)
+-- (its result is the move row itself: a query calling it does not see rows it inserted in a join)
+drop function if exists cin_aux.sp_import_moves_from_trades(uuid, jsonb, jsonb);
+create function cin_aux.sp_import_moves_from_trades(p_session uuid, p_trades jsonb, p_prices jsonb default '{}'::jsonb)
+returns table (trade_index integer, replayed boolean, move cin_aux.moves)
 language plpgsql
 set search_path = pg_catalog, cin_aux
 as $$
@@ -131,7 +133,7 @@ begin
     exception when sqlstate '22023' then
       raise exception 'trades[%].%', v_i - 1, sqlerrm using errcode = '22023';
     end;
-    move_id := v_move.id;
+    move := v_move;
     return next;
   end loop;
 end;
