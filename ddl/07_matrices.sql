@@ -21,17 +21,7 @@ create table if not exists matrices.series (
   )
 );
 
--- an earlier version of this pack trimmed only space, tab, CR and LF, in a check PostgreSQL named series_key_check
-alter table matrices.series drop constraint if exists series_key_check;
-call util.ensure_constraint('matrices.series', 'series_key_form',
-  $c$check (length(key) between 1 and 200 and key !~ '^[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]|[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]$')$c$);
-
-call util.ensure_constraint('matrices.series', 'series_labels_length', $c$check (
-  (name is null or length(name) <= 200) and (scope is null or length(scope) <= 100)
-  and (unit is null or length(unit) <= 50)
-)$c$);
-
--- seriesBySymbol reads series by target.symbol; getGrid and prefix filters read keys by prefix
+-- listSeries reads series by target.symbol; getGrid and prefix filters read keys by prefix
 create index if not exists series_symbol_idx on matrices.series ((target ->> 'symbol'));
 create index if not exists series_key_pattern_idx on matrices.series (key text_pattern_ops);
 
@@ -52,14 +42,9 @@ create table if not exists matrices.points (
   primary key (series_id, ts)
 );
 
--- an earlier version of this pack created points with a foreign key and without the millisecond check
-alter table matrices.points drop constraint if exists points_series_id_fkey;
-call util.ensure_constraint('matrices.points', 'points_ts_ms',
-  $c$check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00'))$c$);
-
 -- What the foreign key did, once per statement instead of once per row: every series the inserted
 -- points name exists, and keeps existing until this transaction ends (a key-share lock, the lock a
--- foreign key takes; series are locked in id order). 23503 and the old constraint's name, as before.
+-- foreign key takes; series are locked in id order). 23503 and the name a foreign key would have.
 create or replace function matrices.points_check_series() returns trigger
 language plpgsql
 set search_path = pg_catalog, matrices
@@ -147,16 +132,6 @@ $$;
 create or replace trigger trg_series_truncate_points after truncate on matrices.series
   for each statement execute function matrices.series_truncate_points();
 
--- The coin order of each grid written by putGrid, so getGrid gives back the same N x N matrix.
-create table if not exists matrices.grids (
-  matrix_type text not null check (matrix_type ~ '^[a-z][a-z0-9_]{0,63}$'),
-  ts          timestamptz not null
-              constraint grids_ts_ms check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00')),
-  coins       text[] not null check (cardinality(coins) between 1 and 1000 and array_position(coins, null) is null),
-  created_at  timestamptz not null default now(),
-  primary key (matrix_type, ts)
-);
-
 -- putGrid's rule for coins (at least two distinct asset codes): getGrid places cells by coin, so a coin
 -- given twice would make two cells one
 create or replace function matrices.coins_form(p_coins text[]) returns boolean
@@ -168,10 +143,16 @@ as $$
      and (select count(distinct c) from unnest(p_coins) c) = cardinality(p_coins)
 $$;
 
-call util.ensure_constraint('matrices.grids', 'grids_coins_form', $c$check (matrices.coins_form(coins))$c$);
-
-call util.ensure_constraint('matrices.grids', 'grids_ts_ms',
-  $c$check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00'))$c$);
+-- The coin order of each grid written by putGrid, so getGrid gives back the same N x N matrix.
+create table if not exists matrices.grids (
+  matrix_type text not null check (matrix_type ~ '^[a-z][a-z0-9_]{0,63}$'),
+  ts          timestamptz not null
+              constraint grids_ts_ms check (ts = date_bin('1 millisecond', ts, '2000-01-01 00:00:00+00')),
+  coins       text[] not null check (cardinality(coins) between 1 and 1000 and array_position(coins, null) is null)
+              constraint grids_coins_form check (matrices.coins_form(coins)),
+  created_at  timestamptz not null default now(),
+  primary key (matrix_type, ts)
+);
 
 create or replace view matrices.v_series_symbol as
 select s.id, s.key, s.name, s.scope, s.unit, s.target, s.created_at,

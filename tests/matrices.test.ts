@@ -1,17 +1,18 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../src/core/errors.js';
+import type { Queryable } from '../src/core/queryable.js';
 import {
   ensureSeries,
   getGrid,
   getSeries,
+  listSeries,
   latestPoints,
   type PointInput,
   pointsBetween,
   putGrid,
   putPoint,
   putPointsBulk,
-  seriesBySymbol,
 } from '../src/matrices/index.js';
 import { copyIn } from '../src/matrices/write.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
@@ -85,8 +86,8 @@ describe('ensureSeries', () => {
     const error = await caught(ensureSeries(db.sql, { key: ' padded', target: [] as never }));
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues).toEqual([
-      { path: ['key'], message: 'expected 1 to 200 characters without surrounding whitespace' },
-      { path: ['target'], message: 'Invalid input: expected record, received array' },
+      { path: ['key'], message: 'must not start or end with whitespace' },
+      { path: ['target'], message: 'expected a JSON object' },
     ]);
     expect(await totals('')).toEqual(before);
   });
@@ -118,8 +119,8 @@ describe('putPoint', () => {
       value: -2.25,
       attrs: null,
     });
-    expect(await pointsBetween(db.sql, 'pp:a', minute(0), minute(10))).toEqual([
-      { ts: minute(1), value: -2.25, attrs: null },
+    expect(await pointsBetween(db.sql, { seriesKeys: ['pp:a'], from: minute(0), to: minute(10) })).toEqual([
+      { seriesKey: 'pp:a', ts: minute(1), value: -2.25, attrs: null },
     ]);
   });
 
@@ -131,7 +132,7 @@ describe('putPoint', () => {
       expect((error as ValidationError).issues).toEqual([
         {
           path: ['value'],
-          message: `Invalid input: expected number, received ${Number.isNaN(value) ? 'NaN' : 'Infinity'}`,
+          message: 'expected a finite number',
         },
       ]);
     }
@@ -155,9 +156,11 @@ describe('putPoint', () => {
     );
     const rows = await Promise.all(writes);
     expect(new Set(rows.map((r) => r.seriesId)).size).toBe(1);
-    expect((await pointsBetween(db.sql, 'pp:race', minute(0), minute(7))).map((p) => p.value)).toEqual([
-      0, 1, 2, 3, 4, 5, 6, 7,
-    ]);
+    expect(
+      (await pointsBetween(db.sql, { seriesKeys: ['pp:race'], from: minute(0), to: minute(7) })).map(
+        (p) => p.value,
+      ),
+    ).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 });
 
@@ -181,19 +184,22 @@ describe('putPointsBulk', () => {
     expect(await putPointsBulk(db.sql, points)).toBe(200_000);
     const expected = { series: 1000, points: 200_000, sum: sumOf(points) };
     expect(await totals('bulk:')).toEqual(expected);
-    // read back through the API: every series, every point
-    let n = 0;
-    let sum = 0;
-    for (let s = 0; s < SERIES; s++) {
-      const rows = await pointsBetween(db.sql, `bulk:${s}`, minute(0), minute(PER));
-      n += rows.length;
-      for (const r of rows) sum += r.value;
+    // read back through the API in one call: every series, every point, by series in the order given
+    const keys = Array.from({ length: SERIES }, (_, s) => `bulk:${SERIES - 1 - s}`);
+    const rows = await pointsBetween(db.sql, { seriesKeys: keys, from: minute(0), to: minute(PER) });
+    const n = rows.length;
+    const sum = rows.reduce((a, r) => a + r.value, 0);
+    let ordered = true;
+    for (let i = 0; i < n && ordered; i++) {
+      const r = rows[i]!;
+      ordered = r.seriesKey === keys[Math.floor(i / PER)] && r.ts.getTime() === minute(i % PER).getTime();
     }
+    expect(ordered).toBe(true);
     expect({ n, sum }).toEqual({ n: 200_000, sum: expected.sum });
-    expect(await pointsBetween(db.sql, 'bulk:3', minute(0), minute(2))).toEqual([
-      { ts: minute(0), value: half(3, 0), attrs: null },
-      { ts: minute(1), value: half(3, 1), attrs: null },
-      { ts: minute(2), value: half(3, 2), attrs: null },
+    expect(await pointsBetween(db.sql, { seriesKeys: ['bulk:3'], from: minute(0), to: minute(2) })).toEqual([
+      { seriesKey: 'bulk:3', ts: minute(0), value: half(3, 0), attrs: null },
+      { seriesKey: 'bulk:3', ts: minute(1), value: half(3, 1), attrs: null },
+      { seriesKey: 'bulk:3', ts: minute(2), value: half(3, 2), attrs: null },
     ]);
 
     const [{ xmin } = { xmin: '' }] = await db.sql<{ xmin: string }[]>`
@@ -206,33 +212,41 @@ describe('putPointsBulk', () => {
   });
 
   it('overwrites stored points and creates new series in one batch (the upsert path)', async () => {
-    // 400 existing series get new values; 100 new series join; duplicates: the last occurrence wins
+    // 1 000 stored series of 11 points each (its own, so the test runs alone)
+    const base: PointInput[] = [];
+    for (let m = 0; m <= 10; m++) {
+      for (let s = 0; s < SERIES; s++) base.push({ seriesKey: `ups:${s}`, ts: minute(m), value: half(s, m) });
+    }
+    expect(await putPointsBulk(db.sql, base)).toBe(11_000);
+    // 500 existing series get new values; 100 new series join; duplicates: the last occurrence wins
     const points: PointInput[] = [];
     for (let s = 0; s < 500; s++) {
-      for (let m = 0; m < 10; m++) points.push({ seriesKey: `bulk:${s * 2}`, ts: minute(m), value: s + m });
+      for (let m = 0; m < 10; m++) points.push({ seriesKey: `ups:${s * 2}`, ts: minute(m), value: s + m });
     }
     for (let s = 0; s < 100; s++)
-      points.push({ seriesKey: `bulkx:${s}`, ts: minute(0), value: 0.5, attrs: { s } });
+      points.push({ seriesKey: `upsx:${s}`, ts: minute(0), value: 0.5, attrs: { s } });
     points.push(
-      { seriesKey: 'bulk:0', ts: minute(0), value: 99 },
-      { seriesKey: 'bulkx:1', ts: minute(0), value: 7 },
+      { seriesKey: 'ups:0', ts: minute(0), value: 99 },
+      { seriesKey: 'upsx:1', ts: minute(0), value: 7 },
     );
     expect(await putPointsBulk(db.sql, points)).toBe(5100);
-    expect(await pointsBetween(db.sql, 'bulk:0', minute(0), minute(1))).toEqual([
-      { ts: minute(0), value: 99, attrs: null },
-      { ts: minute(1), value: 1, attrs: null },
+    expect(await pointsBetween(db.sql, { seriesKeys: ['ups:0'], from: minute(0), to: minute(1) })).toEqual([
+      { seriesKey: 'ups:0', ts: minute(0), value: 99, attrs: null },
+      { seriesKey: 'ups:0', ts: minute(1), value: 1, attrs: null },
     ]);
-    expect(await pointsBetween(db.sql, 'bulk:998', minute(9), minute(10))).toEqual([
-      { ts: minute(9), value: 508, attrs: null },
-      { ts: minute(10), value: half(998, 10), attrs: null },
+    expect(await pointsBetween(db.sql, { seriesKeys: ['ups:998'], from: minute(9), to: minute(10) })).toEqual(
+      [
+        { seriesKey: 'ups:998', ts: minute(9), value: 508, attrs: null },
+        { seriesKey: 'ups:998', ts: minute(10), value: half(998, 10), attrs: null },
+      ],
+    );
+    expect(await pointsBetween(db.sql, { seriesKeys: ['upsx:1'], from: minute(0), to: minute(0) })).toEqual([
+      { seriesKey: 'upsx:1', ts: minute(0), value: 7, attrs: null },
     ]);
-    expect(await pointsBetween(db.sql, 'bulkx:1', minute(0), minute(0))).toEqual([
-      { ts: minute(0), value: 7, attrs: null },
+    expect(await pointsBetween(db.sql, { seriesKeys: ['upsx:2'], from: minute(0), to: minute(0) })).toEqual([
+      { seriesKey: 'upsx:2', ts: minute(0), value: 0.5, attrs: { s: 2 } },
     ]);
-    expect(await pointsBetween(db.sql, 'bulkx:2', minute(0), minute(0))).toEqual([
-      { ts: minute(0), value: 0.5, attrs: { s: 2 } },
-    ]);
-    expect(await totals('bulkx:')).toEqual({ series: 100, points: 100, sum: 99 * 0.5 + 7 });
+    expect(await totals('upsx:')).toEqual({ series: 100, points: 100, sum: 99 * 0.5 + 7 });
   });
 
   it('small batches (one statement) keep the same rules: last wins, attrs kept, ISO and epoch times', async () => {
@@ -242,11 +256,11 @@ describe('putPointsBulk', () => {
       { seriesKey: 'small:b', ts: minute(1), value: 3 },
     ]);
     expect(n).toBe(2);
-    expect(await pointsBetween(db.sql, 'small:a', minute(0), minute(1))).toEqual([
-      { ts: minute(0), value: 2, attrs: { q: 'y' } },
+    expect(await pointsBetween(db.sql, { seriesKeys: ['small:a'], from: minute(0), to: minute(1) })).toEqual([
+      { seriesKey: 'small:a', ts: minute(0), value: 2, attrs: { q: 'y' } },
     ]);
-    expect(await pointsBetween(db.sql, 'small:b', minute(0), minute(1))).toEqual([
-      { ts: minute(1), value: 3, attrs: null },
+    expect(await pointsBetween(db.sql, { seriesKeys: ['small:b'], from: minute(0), to: minute(1) })).toEqual([
+      { seriesKey: 'small:b', ts: minute(1), value: 3, attrs: null },
     ]);
     expect(await putPointsBulk(db.sql, [])).toBe(0);
   });
@@ -262,11 +276,14 @@ describe('putPointsBulk', () => {
     const error = await caught(putPointsBulk(db.sql, points as PointInput[]));
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues).toEqual([
-      { path: [5, 'value'], message: 'Invalid input: expected number, received NaN' },
-      { path: [70_000, 'value'], message: 'Invalid input: expected number, received -Infinity' },
+      { path: [5, 'value'], message: 'expected a finite number' },
+      { path: [70_000, 'value'], message: 'expected a finite number' },
       { path: [123_456], message: 'Unrecognized key: "extra"' },
       { path: [150_000], message: 'Invalid input: expected object, received number' },
-      { path: [199_999, 'ts'], message: 'Invalid input' },
+      {
+        path: [199_999, 'ts'],
+        message: 'expected a Date, epoch milliseconds or an ISO-8601 string with an offset',
+      },
       { path: [199_999], message: 'Unrecognized key: "time"' },
     ]);
     expect(await totals('')).toEqual(before);
@@ -405,8 +422,9 @@ describe('grids', () => {
     return ((i - j) % 13) / 2;
   };
   const values = COINS.map((_, i) => COINS.map((_, j) => cell(i, j)));
+  // skipped cells read back as null; -0 (from (i - j) % 13 < 0 … = -0) is stored as 0
   const expected = values.map((row, i) =>
-    row.map((v, j) => (i === j || v === null || !Number.isFinite(v) ? null : v)),
+    row.map((v, j) => (i === j || v === null || !Number.isFinite(v) ? null : v === 0 ? 0 : v)),
   );
   const skipped = expected.flat().filter((v) => v === null).length - 40;
 
@@ -424,15 +442,20 @@ describe('grids', () => {
       points: 40 * 39 - skipped,
       sum: expected.flat().reduce((a: number, v) => a + (v ?? 0), 0),
     });
-    expect(await getGrid(db.sql, 'id_pct')).toEqual({ ts: minute(0), coins: COINS, values: expected });
+    expect(await getGrid(db.sql, { matrixType: 'id_pct' })).toEqual({
+      ts: minute(0),
+      coins: COINS,
+      values: expected,
+    });
     const cellSeries = await getSeries(db.sql, 'id_pct:C01/C02');
     expect(cellSeries?.target).toEqual({ matrixType: 'id_pct', base: 'C01', quote: 'C02', symbol: 'C01C02' });
-    expect(await pointsBetween(db.sql, 'id_pct:C01/C02', minute(0), minute(0))).toEqual([
-      { ts: minute(0), value: expected[1]![2], attrs: null },
-    ]);
+    expect(
+      await pointsBetween(db.sql, { seriesKeys: ['id_pct:C01/C02'], from: minute(0), to: minute(0) }),
+    ).toEqual([{ seriesKey: 'id_pct:C01/C02', ts: minute(0), value: expected[1]![2], attrs: null }]);
   });
 
   it('every cell has 40·39 series once all are finite; getGrid reads the latest or a given instant', async () => {
+    await putGrid(db.sql, { matrixType: 'id_pct', ts: minute(0), coins: COINS, values });
     const full = COINS.map((_, i) => COINS.map((_, j) => (i === j ? null : (i + j) / 2)));
     expect(
       await putGrid(db.sql, { matrixType: 'id_pct', ts: minute(1), coins: COINS, values: full }),
@@ -442,14 +465,18 @@ describe('grids', () => {
     const [n] = await db.sql<{ n: number }[]>`
       select count(*)::int as n from matrices.series where key ~ '^id_pct:C[0-9]{2}/C[0-9]{2}$'`;
     expect(n!.n).toBe(40 * 39);
-    expect(await getGrid(db.sql, 'id_pct')).toEqual({ ts: minute(1), coins: COINS, values: full });
-    expect(await getGrid(db.sql, 'id_pct', minute(0))).toEqual({
+    expect(await getGrid(db.sql, { matrixType: 'id_pct' })).toEqual({
+      ts: minute(1),
+      coins: COINS,
+      values: full,
+    });
+    expect(await getGrid(db.sql, { matrixType: 'id_pct', ts: minute(0) })).toEqual({
       ts: minute(0),
       coins: COINS,
       values: expected,
     });
-    expect(await getGrid(db.sql, 'id_pct', minute(7))).toBeNull();
-    expect(await getGrid(db.sql, 'pct24h')).toBeNull();
+    expect(await getGrid(db.sql, { matrixType: 'id_pct', ts: minute(7) })).toBeNull();
+    expect(await getGrid(db.sql, { matrixType: 'pct24h' })).toBeNull();
     const latest = await latestPoints(db.sql, { matrixType: 'id_pct', symbol: 'C03C04' });
     expect(latest.map((r) => [r.key, r.ts, r.value])).toEqual([['id_pct:C03/C04', minute(1), 3.5]]);
   });
@@ -477,7 +504,7 @@ describe('grids', () => {
       ],
     });
     expect(again).toEqual({ points: 4 });
-    expect(await getGrid(db.sql, 'benchmark', minute(0))).toEqual({
+    expect(await getGrid(db.sql, { matrixType: 'benchmark', ts: minute(0) })).toEqual({
       ts: minute(0),
       coins,
       values: [
@@ -487,10 +514,15 @@ describe('grids', () => {
       ],
     });
     expect(
-      (await seriesBySymbol(db.sql, 'BTCUSDT')).map((s) => [s.key, s.matrixType, s.base, s.quote]),
+      (await listSeries(db.sql, { symbols: ['BTCUSDT', 'ETHUSDT'], matrixType: 'benchmark' })).map((s) => [
+        s.key,
+        s.matrixType,
+        s.base,
+        s.quote,
+      ]),
     ).toEqual([
       ['benchmark:BTC/USDT', 'benchmark', 'BTC', 'USDT'],
-      ['es:one', null, 'BTC', null], // from the ensureSeries test: its target carries the symbol
+      ['benchmark:ETH/USDT', 'benchmark', 'ETH', 'USDT'],
     ]);
   });
 
@@ -524,7 +556,7 @@ describe('grids', () => {
         [14, null],
       ],
     });
-    expect(await getGrid(db.sql, 'shrink')).toEqual({
+    expect(await getGrid(db.sql, { matrixType: 'shrink' })).toEqual({
       ts: minute(1),
       coins: ['BNB', 'SOL'],
       values: [
@@ -573,7 +605,7 @@ describe('grids', () => {
       { path: ['coins'], message: 'coins must be distinct' },
     ]);
     expect(await totals('')).toEqual(before);
-    expect(await getGrid(db.sql, 'id_pct', minute(2))).toBeNull();
+    expect(await getGrid(db.sql, { matrixType: 'id_pct', ts: minute(2) })).toBeNull();
   });
 });
 
@@ -617,11 +649,12 @@ describe('instants are whole milliseconds', () => {
   });
 
   it('refuses a series key PostgreSQL would refuse or alter (NUL, lone surrogate)', async () => {
-    for (const key of ['nul:\u0000', 'lone:\uD800']) {
-      const error = await caught(putPointsBulk(db.sql, [{ seriesKey: key, ts: minute(0), value: 1 }]));
-      expect((error as ValidationError).issues).toEqual([
-        { path: [0, 'seriesKey'], message: 'must not hold NUL characters or lone surrogates' },
-      ]);
+    for (const [key, message] of [
+      ['nul:\u0000', 'must not contain NUL (U+0000)'],
+      ['lone:\uD800', 'must not contain a lone surrogate (ill-formed UTF-16)'],
+    ]) {
+      const error = await caught(putPointsBulk(db.sql, [{ seriesKey: key!, ts: minute(0), value: 1 }]));
+      expect((error as ValidationError).issues).toEqual([{ path: [0, 'seriesKey'], message }]);
     }
     expect(await totals('nul:')).toEqual({ series: 0, points: 0, sum: null });
     expect(await totals('lone:')).toEqual({ series: 0, points: 0, sum: null });
@@ -635,15 +668,23 @@ describe('points belong to a series (checked per statement, in place of a foreig
       where not exists (select 1 from matrices.series s where s.id = p.series_id)`;
     return r!.n;
   };
-  /** Waits until `n` backends of this database wait for a lock (no time limit: vitest's timeout). */
-  const lockWaiters = async (n: number) => {
-    for (;;) {
-      const [r] = await db.sql<{ n: number }[]>`
-        select count(*)::int as n from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock'`;
-      if (r!.n >= n) return;
-      await new Promise((resolve) => setImmediate(resolve));
+  /**
+   * Waits until backend `pid` waits for a lock: held by backend `holder` when given, else by anyone
+   * (a second waiter of one row waits behind the first). Polls every 20 ms; fails after 10 s naming
+   * the backends.
+   */
+  const blockedBy = async (pid: number, holder?: number) => {
+    for (let poll = 0; poll < 500; poll++) {
+      const [r] = await db.sql<{ blockers: number[] }[]>`select pg_blocking_pids(${pid}) as blockers`;
+      if (holder === undefined ? (r?.blockers.length ?? 0) > 0 : r?.blockers.includes(holder)) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    const by = holder === undefined ? 'any backend' : `backend ${holder}`;
+    throw new Error(`backend ${pid} did not wait for a lock of ${by} within 10 s`);
+  };
+  const pidOf = async (sql: Queryable) => {
+    const [r] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    return r!.pid;
   };
   const gate = () => {
     let open = () => {};
@@ -679,8 +720,8 @@ describe('points belong to a series (checked per statement, in place of a foreig
     ]);
     await db.sql`delete from matrices.series where key = 'ri:del'`;
     expect(await totals('ri:del')).toEqual({ series: 0, points: 0, sum: null });
-    expect(await pointsBetween(db.sql, 'ri:keep', minute(0), minute(1))).toEqual([
-      { ts: minute(0), value: 3, attrs: null },
+    expect(await pointsBetween(db.sql, { seriesKeys: ['ri:keep'], from: minute(0), to: minute(1) })).toEqual([
+      { seriesKey: 'ri:keep', ts: minute(0), value: 3, attrs: null },
     ]);
     expect(await orphans()).toBe(0);
     const rolledBack = new Error('roll back');
@@ -698,14 +739,15 @@ describe('points belong to a series (checked per statement, in place of a foreig
   });
 
   it('refuses to delete series under repeatable read (it could leave concurrent points behind)', async () => {
+    await putPoint(db.sql, { seriesKey: 'ri:rr', ts: minute(0), value: 3 });
     const error = await caught(
       db.sql.begin(
         'isolation level repeatable read',
-        (tx) => tx`delete from matrices.series where key = 'ri:keep'`,
+        (tx) => tx`delete from matrices.series where key = 'ri:rr'`,
       ),
     );
     expect(error).toMatchObject({ code: '0A000' });
-    expect(await totals('ri:keep')).toEqual({ series: 1, points: 1, sum: 3 });
+    expect(await totals('ri:rr')).toEqual({ series: 1, points: 1, sum: 3 });
   });
 
   it('a series deleted while a bulk write into it is open waits for it, then takes its points along', async () => {
@@ -717,17 +759,25 @@ describe('points belong to a series (checked per statement, in place of a foreig
     }));
     const hold = gate();
     const wrote = gate();
+    let writerPid = 0;
     const writer = db.sql.begin(async (tx) => {
+      writerPid = await pidOf(tx);
       await putPointsBulk(tx, points);
       wrote.open();
       await hold.opened; // the series is key-share locked until this transaction ends
     });
     await wrote.opened;
-    const deleter = db.sql`delete from matrices.series where key = 'ri:race'`.execute();
-    await lockWaiters(1);
-    hold.open();
-    await writer;
-    expect((await deleter).count).toBe(1);
+    const other = await db.sql.reserve();
+    try {
+      const deleterPid = await pidOf(other);
+      const deleter = other`delete from matrices.series where key = 'ri:race'`.execute();
+      await blockedBy(deleterPid, writerPid);
+      hold.open();
+      await writer;
+      expect((await deleter).count).toBe(1);
+    } finally {
+      other.release();
+    }
     expect(await orphans()).toBe(0);
   });
 
@@ -742,15 +792,24 @@ describe('points belong to a series (checked per statement, in place of a foreig
       await hold.opened;
     });
     await deleted.opened;
-    const writes = [1500, 10].map((n) =>
+    // two writers (the COPY path and the one-statement path), each in its own transaction
+    const started = [gate(), gate()];
+    const pids = [0, 0];
+    const writes = [1500, 10].map((n, i) =>
       caught(
-        putPointsBulk(
-          db.sql,
-          Array.from({ length: n }, (_, m) => ({ seriesKey: 'ri:gone', ts: minute(m), value: 1 })),
-        ),
+        db.sql.begin(async (tx) => {
+          pids[i] = await pidOf(tx);
+          started[i]!.open();
+          return putPointsBulk(
+            tx,
+            Array.from({ length: n }, (_, m) => ({ seriesKey: 'ri:gone', ts: minute(m), value: 1 })),
+          );
+        }),
       ),
     );
-    await lockWaiters(2);
+    await Promise.all(started.map((g) => g.opened));
+    // each waits for the deleter's row lock, directly or behind the other writer
+    for (const pid of pids) await blockedBy(pid);
     hold.open();
     await deleter;
     for (const error of await Promise.all(writes)) {
@@ -777,8 +836,8 @@ describe('a host pool without fetched array types', () => {
       }));
       // first queries of a fresh pool, concurrently: no array type has been fetched
       expect(await Promise.all([putPointsBulk(host, small), putPointsBulk(host, large)])).toEqual([2, 3000]);
-      expect(await pointsBetween(host, 'ft:a', minute(0), minute(0))).toEqual([
-        { ts: minute(0), value: 1.25, attrs: { note: 'say "hi" \\ there' } },
+      expect(await pointsBetween(host, { seriesKeys: ['ft:a'], from: minute(0), to: minute(0) })).toEqual([
+        { seriesKey: 'ft:a', ts: minute(0), value: 1.25, attrs: { note: 'say "hi" \\ there' } },
       ]);
       const grid = {
         ts: minute(0),
@@ -789,7 +848,7 @@ describe('a host pool without fetched array types', () => {
         ],
       };
       expect(await putGrid(host, { matrixType: 'ft', ...grid })).toEqual({ points: 2 });
-      expect(await getGrid(host, 'ft')).toEqual(grid);
+      expect(await getGrid(host, { matrixType: 'ft' })).toEqual(grid);
       expect((await latestPoints(host, { keys: ['ft:a', 'ft:2'] })).map((r) => [r.key, r.value])).toEqual([
         ['ft:2', 2999],
         ['ft:a', 1.25],
@@ -864,6 +923,6 @@ describe('the database keeps the rules of the SDK (other writers exist)', () => 
         db.sql`insert into matrices.grids (matrix_type, ts, coins) values ('gc', ${minute(0)}, ${coins}::text[])`,
       ).rejects.toMatchObject({ code: '23514', constraint_name: 'grids_coins_form' });
     }
-    expect(await getGrid(db.sql, 'gc')).toBeNull();
+    expect(await getGrid(db.sql, { matrixType: 'gc' })).toBeNull();
   });
 });

@@ -15,7 +15,7 @@ export async function tour(db: Client, print: (line: string) => void): Promise<v
     ],
   });
   print(`putGrid id_pct at ${ts.toISOString()}: ${written.points} points`);
-  const grid = await db.matrices.getGrid('id_pct');
+  const grid = await db.matrices.getGrid({ matrixType: 'id_pct' });
   if (grid) {
     print(`getGrid: ${grid.coins.join(' ')}`);
     grid.values.forEach((row, i) => {

@@ -3,9 +3,10 @@
  * (series id, ts) with duplicates collapsed (last wins), and encode it as a binary COPY stream.
  * Not re-exported by the module's index (the client binds only functions that take a Queryable).
  */
+import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '../core/codecs.js';
 import { type Issue, ValidationError } from '../core/errors.js';
-import { MAX_POINT_MS, MIN_POINT_MS, PointInput, PointsBulkInput } from './schemas.js';
 import { parseInput } from '../core/run.js';
+import { PointInput, PointsBulkInput } from './schemas.js';
 
 /** A validated batch in columns. */
 export interface PointColumns {
@@ -61,11 +62,11 @@ export function toColumns(operation: string, input: unknown): PointColumns {
       fast =
         typeof key === 'string' &&
         keyIndex.has(key) &&
-        time >= MIN_POINT_MS && // false for NaN
-        time <= MAX_POINT_MS &&
+        time >= MIN_INSTANT_MS && // false for NaN
+        time <= MAX_INSTANT_MS &&
         typeof value === 'number' &&
         Number.isFinite(value) &&
-        (a === undefined || a === null) &&
+        a == null &&
         Object.hasOwn(o, 'seriesKey') &&
         Object.hasOwn(o, 'ts') &&
         Object.hasOwn(o, 'value') &&
@@ -96,7 +97,8 @@ export function toColumns(operation: string, input: unknown): PointColumns {
     }
     series[i] = s;
     ms[i] = time;
-    values[i] = value as number;
+    // -0 is stored as 0 on every path (float8Input's rule; a Float64Array would keep the sign bit)
+    values[i] = (value as number) === 0 ? 0 : (value as number);
     if (attrsText !== null) {
       attrs ??= new Array<string | null>(size).fill(null);
       attrs[i] = attrsText;
@@ -214,7 +216,8 @@ export function* copyChunks(cols: PointColumns, ids: Float64Array, order: Int32A
     buf.writeInt32BE(8, at + 14);
     writeMicros(buf, ms[i]!, at + 18);
     buf.writeInt32BE(8, at + 26);
-    buf.writeDoubleBE(values[i]!, at + 30);
+    const v = values[i]!;
+    buf.writeDoubleBE(v === 0 ? 0 : v, at + 30); // -0 as 0, whoever built the columns
     if (text === null) {
       buf.writeInt32BE(-1, at + 38);
       at += 42;

@@ -3,20 +3,21 @@
  * time or in bulk, read as ranges, latest values and whole N x N grids. Built by `ddl/07_matrices.sql`.
  */
 import { z } from 'zod';
-import { float8, jsonObject, symbol as symbolCodec, timestamptz } from '../core/codecs.js';
+import { pgArray } from '../core/arrays.js';
+import { float8, jsonObjectRow, timestamptz } from '../core/codecs.js';
 import { inTransaction, type Queryable } from '../core/queryable.js';
 import { parseInput, parseMaybe, parseOne, parseRow, parseRows, run } from '../core/run.js';
-import { pgArray } from '../core/arrays.js';
 import { type PointColumns, toColumns } from './bulk.js';
 import {
   EnsureSeriesInput,
-  GridRow,
+  GetGridInput,
+  type GridRow,
   LatestPointRow,
   LatestPointsFilter,
-  MatrixType,
-  PointRow,
+  ListSeriesFilter,
   PointInput,
-  PointTime,
+  PointRow,
+  PointsBetweenInput,
   PutGridInput,
   type PutGridResult,
   SeriesKey,
@@ -31,8 +32,14 @@ export * from './schemas.js';
 const SMALL_BATCH = 1000;
 
 const seriesColumns = (sql: Queryable) => sql`
-  id, key, name, scope, unit, target, symbol, base, quote, matrix_type as "matrixType", created_at as "createdAt"
+  id, key, name, scope, unit, target, symbol, base, quote, matrix_type as "matrixType",
+  util.epoch_ms(created_at) as "createdAt"
 `;
+
+/** A LIKE pattern matching the keys that start with `prefix` literally (`_` and `%` are not wildcards). */
+function prefixPattern(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
+}
 
 /**
  * Creates a series, or updates the one with this key, and returns it as stored.
@@ -86,35 +93,47 @@ export async function getSeries(sql: Queryable, key: string): Promise<SeriesRow 
 }
 
 /**
- * Every series whose `target.symbol` is this symbol (grid cells carry it), ordered by key.
+ * The series matching every given filter (every series without one), ordered by key: by keys, a
+ * key prefix, target symbols (grid cells carry one) or matrix type, any number in one round trip.
  *
  * Reads `matrices.v_series_symbol`.
  * @example
  * ```ts
- * const cells = await db.matrices.seriesBySymbol('BTCUSDT'); // e.g. benchmark:BTC/USDT, id_pct:BTC/USDT
+ * const cells = await db.matrices.listSeries({ symbols: ['BTCUSDT', 'ETHUSDT'] }); // e.g. id_pct:BTC/USDT, …
+ * const some = await db.matrices.listSeries({ keys: ['id_pct:BTC/USDT', 'mood:BTC'] });
  * ```
- * @throws ValidationError when the symbol is not an upper-case symbol (nothing is sent)
+ * @throws ValidationError when the filter is malformed (nothing is sent)
  */
-export async function seriesBySymbol(sql: Queryable, symbol: string): Promise<SeriesRow[]> {
-  const op = 'matrices.seriesBySymbol';
-  const sym = parseInput(op, symbolCodec, symbol);
+export async function listSeries(sql: Queryable, filter: ListSeriesFilter = {}): Promise<SeriesRow[]> {
+  const op = 'matrices.listSeries';
+  const f = parseInput(op, ListSeriesFilter, filter);
+  const none = sql``;
   const rows = await run(
     op,
-    sql`select ${seriesColumns(sql)} from matrices.v_series_symbol where symbol = ${sym} order by key`,
+    sql`
+      select ${seriesColumns(sql)} from matrices.v_series_symbol
+      where true
+        ${f.keys ? sql`and key = any(${pgArray(f.keys)}::text[])` : none}
+        ${f.keyPrefix !== undefined ? sql`and key like ${prefixPattern(f.keyPrefix)}` : none}
+        ${f.symbols ? sql`and symbol = any(${pgArray(f.symbols)}::text[])` : none}
+        ${f.matrixType !== undefined ? sql`and matrix_type = ${f.matrixType}` : none}
+      order by key collate "C"
+    `,
   );
   return parseRows('matrices.v_series_symbol', SeriesRow, rows);
 }
 
 /**
  * Writes one point (creating its series when the key is unknown) and returns it as stored. The
- * same (series, ts) twice leaves one row holding the last value and attrs.
+ * same (series, ts) twice leaves one row holding the last value and attrs; -0 is stored as 0.
  *
  * Wraps `matrices.sp_put_point`.
  * @example
  * ```ts
  * await db.matrices.putPoint({ seriesKey: 'id_pct:BTC/USDT', ts: Date.now(), value: 0.25 });
  * ```
- * @throws ValidationError when the input is malformed or the value is not finite (nothing is sent)
+ * @throws ValidationError when the input is malformed, the value is not finite or attrs is not a JSON
+ *   object (BigInt, NaN, a cycle, too deep… named by its path; nothing is sent)
  */
 export async function putPoint(sql: Queryable, input: PointInput): Promise<StoredPointRow> {
   const op = 'matrices.putPoint';
@@ -123,7 +142,7 @@ export async function putPoint(sql: Queryable, input: PointInput): Promise<Store
   const rows = await run(
     op,
     sql`
-      select series_id as "seriesId", ${p.seriesKey}::text as "seriesKey", ts, value, attrs
+      select series_id as "seriesId", ${p.seriesKey}::text as "seriesKey", util.epoch_ms(ts) as ts, value, attrs
       from matrices.sp_put_point(${p.seriesKey}, ${p.ts}, ${p.value}, ${attrs}::text::jsonb)
     `,
   );
@@ -196,16 +215,15 @@ export async function latestPoints(
   const op = 'matrices.latestPoints';
   const f = parseInput(op, LatestPointsFilter, filter);
   const none = sql``;
-  const prefix = f.keyPrefix === undefined ? undefined : `${f.keyPrefix.replace(/[\\%_]/g, '\\$&')}%`;
   const rows = await run(
     op,
     sql`
       select series_id as "seriesId", key, name, scope, unit, target, symbol, base, quote,
-             matrix_type as "matrixType", ts, value, attrs
+             matrix_type as "matrixType", util.epoch_ms(ts) as ts, value, attrs
       from matrices.v_latest_points
       where true
         ${f.keys ? sql`and key = any(${pgArray(f.keys)}::text[])` : none}
-        ${prefix ? sql`and key like ${prefix}` : none}
+        ${f.keyPrefix !== undefined ? sql`and key like ${prefixPattern(f.keyPrefix)}` : none}
         ${f.scope !== undefined ? sql`and scope = ${f.scope}` : none}
         ${f.symbol !== undefined ? sql`and symbol = ${f.symbol}` : none}
         ${f.matrixType !== undefined ? sql`and matrix_type = ${f.matrixType}` : none}
@@ -215,48 +233,60 @@ export async function latestPoints(
   return parseRows('matrices.v_latest_points', LatestPointRow, rows);
 }
 
-// Rows as our own query returns them (timestamptz as Date) pass a light schema; anything else (a
-// host's own type parsers) goes through the full codecs. Both are zod: every row is validated, and
-// the union codec of `timestamptz` (≈ 0.5 µs a row) is paid only when it is needed.
-const PointRowAsSent = z.object({ ts: z.date(), value: float8, attrs: jsonObject.nullable() });
+// Rows as our own query returns them (epoch ms as int8 text, at most 15 digits for years 1-9999)
+// pass a light schema; anything else (a host's own type parsers) goes through the full codecs.
+// Both are zod: every row is validated, and the union codec of `timestamptz` is paid only when needed.
+const PointRowAsSent = z.object({
+  seriesKey: z.string(),
+  ts: z.string().regex(/^-?\d{1,15}$/),
+  value: float8,
+  attrs: jsonObjectRow.nullable(),
+});
 
 function parsePointRows(source: string, rows: readonly unknown[]): PointRow[] {
   const out = new Array<PointRow>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = PointRowAsSent.safeParse(rows[i]);
-    out[i] = r.success ? r.data : parseRow(source, PointRow, rows[i], i);
+    out[i] = r.success
+      ? {
+          seriesKey: r.data.seriesKey,
+          ts: new Date(Number(r.data.ts)),
+          value: r.data.value,
+          attrs: r.data.attrs,
+        }
+      : parseRow(source, PointRow, rows[i], i);
   }
   return out;
 }
 
-const PointsBetweenInput = z.strictObject({ seriesKey: SeriesKey, from: PointTime, to: PointTime });
-
 /**
- * The points of one series with `from <= ts <= to`, in time order (none for an unknown key).
+ * The points of one or more series with `from <= ts <= to`, in one round trip: by series in the
+ * order given (a key given twice counts once; an unknown key has no rows), each in time order.
+ * Every row names its series (`seriesKey`).
  *
  * Reads `matrices.points` through its primary key.
  * @example
  * ```ts
- * const day = await db.matrices.pointsBetween('id_pct:BTC/USDT', new Date('2025-01-01Z'), new Date('2025-01-02Z'));
+ * const day = await db.matrices.pointsBetween({
+ *   seriesKeys: ['id_pct:BTC/USDT', 'id_pct:ETH/USDT'],
+ *   from: '2025-01-01T00:00:00Z',
+ *   to: '2025-01-02T00:00:00Z',
+ * }); // [{ seriesKey: 'id_pct:BTC/USDT', ts: Date, value: 0.25, attrs: null }, …]
  * ```
- * @throws ValidationError when the key or an instant is malformed (nothing is sent)
+ * @throws ValidationError when a key or an instant is malformed (nothing is sent)
  */
-export async function pointsBetween(
-  sql: Queryable,
-  seriesKey: string,
-  from: Date | number | string,
-  to: Date | number | string,
-): Promise<PointRow[]> {
+export async function pointsBetween(sql: Queryable, input: PointsBetweenInput): Promise<PointRow[]> {
   const op = 'matrices.pointsBetween';
-  const q = parseInput(op, PointsBetweenInput, { seriesKey, from, to });
+  const q = parseInput(op, PointsBetweenInput, input);
+  const keys = [...new Set(q.seriesKeys)];
   const rows = await run(
     op,
     sql`
-      select p.ts, p.value, p.attrs
-      from matrices.series s
-      join matrices.points p on p.series_id = s.id
-      where s.key = ${q.seriesKey} and p.ts >= ${q.from} and p.ts <= ${q.to}
-      order by p.ts
+      select k.key as "seriesKey", util.epoch_ms(p.ts) as ts, p.value, p.attrs
+      from unnest(${pgArray(keys)}::text[]) with ordinality as k (key, ord)
+      join matrices.series s on s.key = k.key
+      join matrices.points p on p.series_id = s.id and p.ts >= ${q.from} and p.ts <= ${q.to}
+      order by k.ord, p.ts
     `,
   );
   return parsePointRows('matrices.points', rows);
@@ -287,6 +317,7 @@ function cellKey(matrixType: string, base: string, quote: string): string {
  * }); // { points: 6 }
  * ```
  * @throws ValidationError when the input is malformed, e.g. not N x N (nothing is sent)
+ * @throws ConnectionError when the connection is lost (the grid is written whole or not at all)
  */
 export async function putGrid(sql: Queryable, input: PutGridInput): Promise<PutGridResult> {
   const op = 'matrices.putGrid';
@@ -309,7 +340,7 @@ export async function putGrid(sql: Queryable, input: PutGridInput): Promise<PutG
         continue;
       }
       keys.push(key);
-      values.push(v);
+      values.push(v === 0 ? 0 : v); // -0 is stored as 0 (float8Input's rule, on every path)
       targets.push(JSON.stringify({ matrixType: g.matrixType, base, quote, symbol: `${base}${quote}` }));
     }
   }
@@ -361,7 +392,6 @@ export async function putGrid(sql: Queryable, input: PutGridInput): Promise<PutG
 
 const GridHead = GridCoins.extend({ ts: timestamptz });
 const GridCellRow = z.object({ key: z.string(), value: float8 });
-const GetGridInput = z.strictObject({ matrixType: MatrixType, ts: PointTime.optional() });
 
 /**
  * The grid of a matrix type written by `putGrid` at `ts` (default: the latest), as
@@ -371,21 +401,18 @@ const GetGridInput = z.strictObject({ matrixType: MatrixType, ts: PointTime.opti
  * Reads `matrices.grids` and `matrices.points`.
  * @example
  * ```ts
- * const grid = await db.matrices.getGrid('id_pct'); // latest; getGrid('id_pct', ts) for a given instant
+ * const latest = await db.matrices.getGrid({ matrixType: 'id_pct' });
+ * const then = await db.matrices.getGrid({ matrixType: 'id_pct', ts: '2025-01-01T00:00:40Z' });
  * ```
  * @throws ValidationError when the matrix type or the instant is malformed (nothing is sent)
  */
-export async function getGrid(
-  sql: Queryable,
-  matrixType: string,
-  ts?: Date | number | string,
-): Promise<GridRow | null> {
+export async function getGrid(sql: Queryable, input: GetGridInput): Promise<GridRow | null> {
   const op = 'matrices.getGrid';
-  const q = parseInput(op, GetGridInput, ts === undefined ? { matrixType } : { matrixType, ts });
+  const q = parseInput(op, GetGridInput, input);
   const heads = await run(
     op,
     sql`
-      select ts, to_jsonb(coins) as coins from matrices.grids
+      select util.epoch_ms(ts) as ts, to_jsonb(coins) as coins from matrices.grids
       where matrix_type = ${q.matrixType} ${q.ts ? sql`and ts = ${q.ts}` : sql``}
       order by ts desc
       limit 1
@@ -418,5 +445,5 @@ export async function getGrid(
     const at = where.get(c.key);
     if (at) values[at[0]]![at[1]] = c.value;
   }
-  return parseOne('matrices.getGrid', GridRow, [{ ts: head.ts, coins, values }]);
+  return { ts: head.ts, coins, values };
 }

@@ -8,8 +8,10 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { PendingQuery, Row } from 'postgres';
-import type { Queryable } from '../core/queryable.js';
 import { pgArray } from '../core/arrays.js';
+import { CryptopiError, IntegrityError } from '../core/errors.js';
+import type { Queryable } from '../core/queryable.js';
+import { connectionErrorOf } from '../core/run.js';
 import { copyChunks, orderPoints, type PointColumns } from './bulk.js';
 
 /** How many bytes of COPY data may wait for the socket before the encoder pauses (about 4 chunks). */
@@ -45,7 +47,12 @@ export async function resolveSeries(
     created[k] = r.created ? 1 : 0;
   }
   const missing = ids.findIndex((id) => !Number.isSafeInteger(id));
-  if (missing >= 0) throw new Error(`matrices: series ${keys[missing]} was not resolved`);
+  if (missing >= 0) {
+    // the procedure returns every key it was given: a key missing means it no longer does
+    throw new IntegrityError('matrices.sp_ensure_series_bulk', [
+      { path: [missing], message: 'returned no id for this series key' },
+    ]);
+  }
   return { ids, created };
 }
 
@@ -83,9 +90,12 @@ export async function copyIn(
   await Promise.all([
     done,
     tx`select 1`.catch((e: unknown) => {
-      throw new Error('COPY failed; postgres.js 3.4 lost the server error (porsager/postgres#1173)', {
-        cause: e,
-      });
+      if (connectionErrorOf('matrices.copy', e)) throw e; // run() maps it, with the caller's operation
+      throw new CryptopiError(
+        'database',
+        'matrices: COPY failed; postgres.js 3.4 lost the server error (porsager/postgres#1173)',
+        { cause: e },
+      );
     }),
   ]);
 }
