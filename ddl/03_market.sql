@@ -24,8 +24,7 @@ set search_path = pg_catalog, market
 as $$
 begin
   if p_symbol is null or p_symbol !~ '^[A-Z0-9]{2,30}$' then
-    raise exception 'symbol % is not an upper-case symbol such as BTCUSDT', coalesce(quote_literal(p_symbol), 'null')
-      using errcode = '22023';
+    raise exception 'symbol is not an upper-case symbol such as BTCUSDT' using errcode = '22023';
   end if;
   return query
   select left(p_symbol, length(p_symbol) - length(q.code)), q.code
@@ -63,11 +62,10 @@ declare
   v_row market.assets;
 begin
   if p_code is null or p_code !~ '^[A-Z0-9]{1,20}$' then
-    raise exception 'asset % is not an upper-case code such as BTC', coalesce(quote_literal(p_code), 'null')
-      using errcode = '22023';
+    raise exception 'asset is not an upper-case code such as BTC' using errcode = '22023';
   end if;
   if p_precision is not null and p_precision not between 0 and 36 then
-    raise exception 'asset precision % is outside 0..36', p_precision using errcode = '22023';
+    raise exception 'asset precision is outside 0..36' using errcode = '22023';
   end if;
   insert into market.assets as a (code, name, precision) values (p_code, p_name, p_precision)
   on conflict (code) do update set
@@ -92,15 +90,13 @@ create table if not exists market.symbols (
   metadata     jsonb not null default '{}'::jsonb check (jsonb_typeof(metadata) = 'object'),
   created_at   timestamptz not null default now(),
   updated_at   timestamptz not null default now(),
-  constraint symbols_symbol_is_base_quote check (symbol = base_asset || quote_asset)
+  constraint symbols_symbol_is_base_quote check (symbol = base_asset || quote_asset),
+  -- numeric also holds NaN and ±Infinity, and NaN > 0 is true: the filters must be finite decimals
+  constraint symbols_filters_finite check (
+    price_tick < 'Infinity'::numeric and qty_step < 'Infinity'::numeric and min_notional < 'Infinity'::numeric)
 );
 
 create index if not exists symbols_quote_idx on market.symbols (quote_asset, symbol);
-
--- numeric also holds NaN and ±Infinity, and NaN > 0 is true: the filters must be finite decimals
--- (the SDK reads them as decimal strings). Guarded: `create table if not exists` never adds it.
-call util.ensure_constraint('market.symbols', 'symbols_filters_finite', $c$check (
-  price_tick < 'Infinity'::numeric and qty_step < 'Infinity'::numeric and min_notional < 'Infinity'::numeric)$c$);
 
 create or replace trigger trg_symbols_touch before update on market.symbols
   for each row execute function util.touch_updated_at();
@@ -127,11 +123,10 @@ declare
   v_split record;
 begin
   if p_symbol is null or p_symbol !~ '^[A-Z0-9]{2,30}$' then
-    raise exception 'symbol % is not an upper-case symbol such as BTCUSDT', coalesce(quote_literal(p_symbol), 'null')
-      using errcode = '22023';
+    raise exception 'symbol is not an upper-case symbol such as BTCUSDT' using errcode = '22023';
   end if;
   if p_status is not null and p_status not in ('TRADING', 'OFF', 'BREAK') then
-    raise exception 'symbol status % is not TRADING, OFF or BREAK', quote_literal(p_status) using errcode = '22023';
+    raise exception 'symbol status is not TRADING, OFF or BREAK' using errcode = '22023';
   end if;
   if p_metadata is not null and jsonb_typeof(p_metadata) <> 'object' then
     raise exception 'symbol metadata must be a json object' using errcode = '22023';
@@ -181,12 +176,10 @@ create table if not exists market.orderbook_levels (
   side   text not null check (side in ('bid', 'ask')),
   price  double precision not null check (price > 0 and price < 'infinity'::float8),
   qty    numeric not null check (qty >= 0),
-  primary key (symbol, ts, side, price)
+  primary key (symbol, ts, side, price),
+  -- qty is numeric: NaN and Infinity are not quantities (NaN > 0 is true, so `qty >= 0` lets it in)
+  constraint orderbook_levels_qty_finite check (qty < 'Infinity'::numeric)
 );
-
--- qty is numeric: NaN and Infinity are not quantities (NaN > 0 is true, so `qty >= 0` lets it in).
-call util.ensure_constraint('market.orderbook_levels', 'orderbook_levels_qty_finite',
-  $c$check (qty < 'Infinity'::numeric)$c$);
 
 -- Writes the snapshot of p_symbol at p_ts from [price, qty] pairs (numbers or decimal strings):
 -- levels of that snapshot not given are removed, the same price twice on a side keeps the last.
@@ -215,11 +208,18 @@ begin
     union all
     select 'asks', e, pos from jsonb_array_elements(coalesce(p_asks, '[]')) with ordinality a(e, pos)
   ) l
-  where jsonb_typeof(l.e) <> 'array' or jsonb_array_length(l.e) <> 2
-     or jsonb_typeof(l.e -> 0) not in ('number', 'string') or jsonb_typeof(l.e -> 1) not in ('number', 'string')
-     or (l.e ->> 0) !~ '^[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$'
-     or (l.e ->> 1) !~ '^[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$'
-     or (l.e ->> 0)::float8 <= 0 or (l.e ->> 0)::float8 = 'infinity'::float8
+  -- no cast that can fail (its message would quote the value): shape and text first, then the range
+  where case
+          when jsonb_typeof(l.e) <> 'array' then true
+          when jsonb_array_length(l.e) <> 2 then true
+          when jsonb_typeof(l.e -> 0) not in ('number', 'string') or jsonb_typeof(l.e -> 1) not in ('number', 'string')
+            then true
+          when length(l.e ->> 0) > 100 or length(l.e ->> 1) > 100 then true
+          when (l.e ->> 0) !~ '^[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]{1,3})?$'
+            or (l.e ->> 1) !~ '^[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]{1,3})?$' then true
+          -- a price double precision holds as a normal number
+          else not ((l.e ->> 0)::numeric between 1e-300 and 1e300)
+        end
   order by l.side desc, l.pos
   limit 1;
   if found then
@@ -285,16 +285,14 @@ create table if not exists market.klines (
   constraint klines_high_check check (high >= greatest(open, close) and high < 'infinity'::float8),
   constraint klines_low_check check (least(open, close) >= low),
   constraint klines_low_nonnegative_check check (low >= 0),
-  constraint klines_close_after_open_check check (close_time > open_time)
+  constraint klines_close_after_open_check check (close_time > open_time),
+  -- volumes are numeric: NaN and Infinity are not volumes (NaN >= 0 is true, so the checks above let them in)
+  constraint klines_volumes_finite check (
+    volume < 'Infinity'::numeric and quote_volume < 'Infinity'::numeric
+    and taker_buy_base < 'Infinity'::numeric and taker_buy_quote < 'Infinity'::numeric)
 );
 
 create index if not exists klines_symbol_open_time_idx on market.klines (symbol, open_time desc);
-
--- Volumes are numeric: NaN and Infinity are not volumes (NaN >= 0 is true, so the checks above let
--- them in). Guarded: `create table if not exists` never adds it.
-call util.ensure_constraint('market.klines', 'klines_volumes_finite', $c$check (
-  volume < 'Infinity'::numeric and quote_volume < 'Infinity'::numeric
-  and taker_buy_base < 'Infinity'::numeric and taker_buy_quote < 'Infinity'::numeric)$c$);
 
 -- Upserts many candles in one statement, from column arrays (one element per candle, no key twice):
 -- the one upsert of market.klines, used by ingestKlines, sp_ingest_kline_row and ingest's promotion.
@@ -374,12 +372,11 @@ begin
   end if;
   if not (p_high >= greatest(p_open, p_close) and least(p_open, p_close) >= p_low and p_low >= 0
           and p_high < 'infinity'::float8) then
-    raise exception 'kline % % at %: expected high >= max(open, close) >= min(open, close) >= low >= 0',
-      p_symbol, p_window, p_open_time using errcode = '22023';
+    raise exception 'kline: expected high >= max(open, close) >= min(open, close) >= low >= 0'
+      using errcode = '22023';
   end if;
   if p_close_time <= p_open_time then
-    raise exception 'kline % % at %: close_time must be after open_time', p_symbol, p_window, p_open_time
-      using errcode = '22023';
+    raise exception 'kline: close_time must be after open_time' using errcode = '22023';
   end if;
   perform market.sp_ingest_klines(array[p_symbol], array[p_window], array[p_open_time], array[p_close_time],
     array[p_open], array[p_high], array[p_low], array[p_close], array[p_volume], array[p_quote_volume],

@@ -25,15 +25,28 @@ import {
   UpsertSymbolInput,
 } from './schemas.js';
 import { z } from 'zod';
-import { collapseKlines } from './klines.js';
 import { pgArray } from '../core/arrays.js';
+import { collapseKlines } from './klines.js';
 
 export * from './schemas.js';
 
 const IngestCounts = z.object({ inserted: z.int(), updated: z.int() });
 const LevelsCount = z.object({ levels: z.int() });
-const json = (v: Record<string, unknown> | undefined): string | null =>
-  v === undefined ? null : JSON.stringify(v);
+/** A JSON input checked by core's `jsonObject` (values only): its text is exact, `"__proto__"` keys included. */
+const json = (v: object | undefined): string | null => (v === undefined ? null : JSON.stringify(v));
+
+const symbolColumns = (sql: Queryable) => sql`
+  symbol, base_asset as "baseAsset", quote_asset as "quoteAsset", status,
+  price_tick::text as "priceTick", qty_step::text as "qtyStep", min_notional::text as "minNotional",
+  metadata, util.epoch_ms(created_at) as "createdAt", util.epoch_ms(updated_at) as "updatedAt"
+`;
+
+const klineColumns = (sql: Queryable) => sql`
+  symbol, window_label as "window", util.epoch_ms(open_time) as "openTime",
+  util.epoch_ms(close_time) as "closeTime", open, high, low, close, volume::text as volume,
+  quote_volume::text as "quoteVolume", trades, taker_buy_base::text as "takerBuyBase",
+  taker_buy_quote::text as "takerBuyQuote", source, util.epoch_ms(ingested_at) as "ingestedAt"
+`;
 
 // ---------------------------------------------------------------------------------------------
 // symbols and assets
@@ -71,7 +84,7 @@ export async function upsertAsset(sql: Queryable, input: UpsertAssetInput): Prom
   const rows = await run(
     op,
     sql`
-      select code, name, precision, created_at as "createdAt", updated_at as "updatedAt"
+      select code, name, precision, util.epoch_ms(created_at) as "createdAt", util.epoch_ms(updated_at) as "updatedAt"
       from market.sp_upsert_asset(${code}, ${name}, ${precision})
     `,
   );
@@ -95,9 +108,7 @@ export async function upsertSymbol(sql: Queryable, input: UpsertSymbolInput): Pr
   const rows = await run(
     op,
     sql`
-      select symbol, base_asset as "baseAsset", quote_asset as "quoteAsset", status,
-             price_tick::text as "priceTick", qty_step::text as "qtyStep", min_notional::text as "minNotional",
-             metadata, created_at as "createdAt", updated_at as "updatedAt"
+      select ${symbolColumns(sql)}
       from market.sp_upsert_symbol(${p.symbol}, ${p.base ?? null}, ${p.quote ?? null}, ${p.status ?? null},
         ${p.priceTick ?? null}::numeric, ${p.qtyStep ?? null}::numeric, ${p.minNotional ?? null}::numeric,
         ${json(p.metadata)}::text::jsonb)
@@ -118,15 +129,16 @@ export async function upsertSymbol(sql: Queryable, input: UpsertSymbolInput): Pr
  */
 export async function listSymbols(sql: Queryable, input: ListSymbolsInput = {}): Promise<SymbolRow[]> {
   const op = 'market.listSymbols';
-  const { status = null, base = null, quote = null } = parseInput(op, ListSymbolsInput, input);
+  const f = parseInput(op, ListSymbolsInput, input);
+  const { status = null, base = null, quote = null } = f;
+  const symbols = f.symbols === undefined ? null : pgArray(f.symbols);
   const rows = await run(
     op,
     sql`
-      select symbol, base_asset as "baseAsset", quote_asset as "quoteAsset", status,
-             price_tick::text as "priceTick", qty_step::text as "qtyStep", min_notional::text as "minNotional",
-             metadata, created_at as "createdAt", updated_at as "updatedAt"
+      select ${symbolColumns(sql)}
       from market.symbols
       where (${status}::text is null or status = ${status}::text)
+        and (${symbols}::text[] is null or symbol = any(${symbols}::text[]))
         and (${base}::text is null or base_asset = ${base}::text)
         and (${quote}::text is null or quote_asset = ${quote}::text)
       order by symbol
@@ -155,10 +167,7 @@ export async function ingestKlineRow(sql: Queryable, input: KlineInput): Promise
   const rows = await run(
     op,
     sql`
-      select symbol, window_label as "window", open_time as "openTime", close_time as "closeTime",
-             open, high, low, close, volume::text as volume, quote_volume::text as "quoteVolume", trades,
-             taker_buy_base::text as "takerBuyBase", taker_buy_quote::text as "takerBuyQuote", source,
-             ingested_at as "ingestedAt"
+      select ${klineColumns(sql)}
       from market.sp_ingest_kline_row(${k.symbol}, ${k.window}, ${k.openTime}, ${k.closeTime},
         ${k.open}, ${k.high}, ${k.low}, ${k.close}, ${k.volume ?? '0'}::numeric, ${k.quoteVolume ?? null}::numeric,
         ${k.trades ?? null}::integer, ${k.takerBuyBase ?? null}::numeric, ${k.takerBuyQuote ?? null}::numeric,
@@ -218,18 +227,21 @@ export async function ingestKlines(sql: Queryable, candles: IngestKlinesInput): 
  */
 export async function latestKlines(sql: Queryable, input: LatestKlinesInput): Promise<KlineRow[]> {
   const op = 'market.latestKlines';
-  const { symbol, window, limit = 100 } = parseInput(op, LatestKlinesInput, input);
+  const q = parseInput(op, LatestKlinesInput, input);
+  const { window, limit = 100 } = q;
+  const symbols = q.symbols ?? (q.symbol === undefined ? [] : [q.symbol]);
+  // per symbol, its newest candles (the primary key serves each lateral read)
   const rows = await run(
     op,
     sql`
-      select symbol, window_label as "window", open_time as "openTime", close_time as "closeTime",
-             open, high, low, close, volume::text as volume, quote_volume::text as "quoteVolume", trades,
-             taker_buy_base::text as "takerBuyBase", taker_buy_quote::text as "takerBuyQuote", source,
-             ingested_at as "ingestedAt"
-      from market.klines
-      where symbol = ${symbol} and window_label = ${window}
-      order by open_time desc
-      limit ${limit}
+      select k.* from (select distinct s.symbol from unnest(${pgArray(symbols)}::text[]) s(symbol)) s
+      cross join lateral (
+        select ${klineColumns(sql)} from market.klines
+        where symbol = s.symbol and window_label = ${window}
+        order by open_time desc
+        limit ${limit}
+      ) k
+      order by k.symbol, k."openTime" desc
     `,
   );
   return parseRows('market.klines', KlineRow, rows);
@@ -286,7 +298,7 @@ export async function orderbookAt(
   const rows = await run(
     op,
     sql`
-      select l.ts, l.side, l.price, l.qty::text as qty
+      select util.epoch_ms(l.ts) as ts, l.side, l.price, l.qty::text as qty
       from market.orderbook_levels l
       where l.symbol = ${symbol}
         and l.ts = (select max(m.ts) from market.orderbook_levels m where m.symbol = ${symbol} and m.ts <= ${ts})

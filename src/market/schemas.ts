@@ -8,9 +8,12 @@ import {
   decimal,
   decimalInput,
   float8,
+  float8Input,
   instant,
   jsonObject,
+  jsonObjectRow,
   symbol,
+  text,
   timestamptz,
 } from '../core/codecs.js';
 
@@ -19,6 +22,10 @@ const windowLabel = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, 'expected a window label such as 1m');
 const nonNegativeDecimal = decimalInput.refine((v) => !v.trim().startsWith('-'), 'must not be negative');
+/** A price: a finite number ≥ 0 (-0 is stored as 0). */
+const price = float8Input.refine((n) => n >= 0, 'must not be negative');
+/** One symbol, or many (at most 10 000). */
+const symbols = z.array(symbol).min(1, 'must name at least one symbol').max(10_000);
 
 // ---------------------------------------------------------------------------------------------
 // symbols and assets
@@ -44,7 +51,7 @@ export type AssetRow = z.output<typeof AssetRow>;
 /** Input of `upsertAsset`: a missing field keeps its value. */
 export const UpsertAssetInput = z.strictObject({
   code: assetCode,
-  name: z.string().min(1).max(128).optional(),
+  name: text({ min: 1, max: 128 }).optional(),
   precision: z.int().min(0).max(36).optional(),
 });
 export type UpsertAssetInput = z.input<typeof UpsertAssetInput>;
@@ -62,7 +69,7 @@ export const SymbolRow = z.object({
   priceTick: decimal.nullable(),
   qtyStep: decimal.nullable(),
   minNotional: decimal.nullable(),
-  metadata: jsonObject,
+  metadata: jsonObjectRow,
   createdAt: timestamptz,
   updatedAt: timestamptz,
 });
@@ -84,13 +91,16 @@ export const UpsertSymbolInput = z.strictObject({
 });
 export type UpsertSymbolInput = z.input<typeof UpsertSymbolInput>;
 
-/** Input of `listSymbols`: every filter is optional. */
+/** Input of `listSymbols`: every filter is optional; `symbols` reads those symbols only. */
 export const ListSymbolsInput = z.strictObject({
   status: SymbolStatus.optional(),
   base: assetCode.optional(),
   quote: assetCode.optional(),
+  symbols: symbols.optional(),
 });
-export type ListSymbolsInput = z.input<typeof ListSymbolsInput>;
+export type ListSymbolsInput = Omit<z.input<typeof ListSymbolsInput>, 'symbols'> & {
+  symbols?: readonly string[];
+};
 
 // ---------------------------------------------------------------------------------------------
 // klines
@@ -125,24 +135,29 @@ export const KlineInput = z
     window: windowLabel,
     openTime: instant,
     closeTime: instant,
-    open: z.number().nonnegative(),
-    high: z.number().nonnegative(),
-    low: z.number().nonnegative(),
-    close: z.number().nonnegative(),
+    open: price,
+    high: price,
+    low: price,
+    close: price,
     volume: nonNegativeDecimal.optional(),
     quoteVolume: nonNegativeDecimal.optional(),
     trades: z.int().nonnegative().max(2_147_483_647).optional(),
     takerBuyBase: nonNegativeDecimal.optional(),
     takerBuyQuote: nonNegativeDecimal.optional(),
-    source: z.string().min(1).max(64).optional(),
+    source: text({ min: 1, max: 64 }).optional(),
   })
   .superRefine((k, ctx) => {
+    // zod runs this even when a field failed (an instant without an offset, a string price): only
+    // values that parsed are compared
+    const prices = [k.open, k.high, k.low, k.close];
+    if (prices.some((p) => typeof p !== 'number')) return;
     if (k.high < Math.max(k.open, k.close)) {
       ctx.addIssue({ code: 'custom', path: ['high'], message: 'high must be at least max(open, close)' });
     }
     if (k.low > Math.min(k.open, k.close)) {
       ctx.addIssue({ code: 'custom', path: ['low'], message: 'low must be at most min(open, close)' });
     }
+    if (!(k.openTime instanceof Date) || !(k.closeTime instanceof Date)) return;
     if (k.closeTime.getTime() <= k.openTime.getTime()) {
       ctx.addIssue({ code: 'custom', path: ['closeTime'], message: 'closeTime must be after openTime' });
     }
@@ -163,23 +178,40 @@ export const IngestKlinesResult = z.object({
 });
 export type IngestKlinesResult = z.output<typeof IngestKlinesResult>;
 
-/** Input of `latestKlines`: the newest `limit` candles (default 100, at most 5000) of a symbol and window. */
-export const LatestKlinesInput = z.strictObject({
-  symbol,
-  window: windowLabel,
-  limit: z.int().min(1).max(5000).optional(),
-});
-export type LatestKlinesInput = z.input<typeof LatestKlinesInput>;
+/**
+ * Input of `latestKlines`: the newest `limit` candles (default 100, at most 5000) of a window, for one
+ * `symbol` or for each of many `symbols` (give one of the two).
+ */
+export const LatestKlinesInput = z
+  .strictObject({
+    symbol: symbol.optional(),
+    symbols: symbols.optional(),
+    window: windowLabel,
+    limit: z.int().min(1).max(5000).optional(),
+  })
+  .refine((k) => (k.symbol === undefined) !== (k.symbols === undefined), {
+    path: ['symbols'],
+    error: 'give symbol or symbols (one of the two)',
+  });
+export type LatestKlinesInput = Omit<z.input<typeof LatestKlinesInput>, 'symbols'> & {
+  symbols?: readonly string[];
+};
 
 // ---------------------------------------------------------------------------------------------
 // order book
 
-const UNSIGNED_DECIMAL = /^[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$/;
+// as ddl/03_market.sql checks a level: at most 100 characters, an exponent of at most 3 digits, and a
+// price double precision holds as a normal number (1e-300 to 1e300)
+const UNSIGNED_DECIMAL = /^[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]{1,3})?$/;
 const levelValue = (positive: boolean) =>
   z.union([z.number(), z.string()]).refine(
     (v) => {
-      const ok = typeof v === 'number' ? Number.isFinite(v) && v >= 0 : UNSIGNED_DECIMAL.test(v);
-      return ok && (!positive || Number(v) > 0) && Number.isFinite(Number(v));
+      const ok =
+        typeof v === 'number'
+          ? Number.isFinite(v) && v >= 0
+          : v.length <= 100 && UNSIGNED_DECIMAL.test(v) && Number.isFinite(Number(v));
+      const n = Number(v);
+      return ok && (!positive || (n >= 1e-300 && n <= 1e300));
     },
     positive
       ? 'price must be a positive number or decimal string'
