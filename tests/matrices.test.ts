@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../src/core/errors.js';
+import type { JsonObject } from '../src/core/codecs.js';
 import type { Queryable } from '../src/core/queryable.js';
 import {
   ensureSeries,
@@ -925,4 +926,249 @@ describe('the database keeps the rules of the SDK (other writers exist)', () => 
     }
     expect(await getGrid(db.sql, { matrixType: 'gc' })).toBeNull();
   });
+});
+
+describe('one rule for every path: -0 is stored as 0', () => {
+  /** The stored value as PostgreSQL prints it ('-0' for a negative zero). */
+  const storedText = async (key: string) =>
+    (
+      await db.sql<{ v: string }[]>`
+        select p.value::text as v from matrices.points p join matrices.series s on s.id = p.series_id
+        where s.key = ${key} order by p.ts`
+    ).map((r) => r.v);
+
+  it('putPoint', async () => {
+    const row = await putPoint(db.sql, { seriesKey: 'nz:point', ts: minute(0), value: -0 });
+    expect(Object.is(row.value, 0)).toBe(true);
+    expect(await storedText('nz:point')).toEqual(['0']);
+  });
+
+  it('putPointsBulk, one statement (up to 1 000 points)', async () => {
+    expect(await putPointsBulk(db.sql, [{ seriesKey: 'nz:small', ts: minute(0), value: -0 }])).toBe(1);
+    expect(await storedText('nz:small')).toEqual(['0']);
+  });
+
+  it('putPointsBulk, binary COPY (more than 1 000 points), new and existing series', async () => {
+    const points = Array.from({ length: 1001 }, (_, m) => ({
+      seriesKey: 'nz:copy',
+      ts: minute(m),
+      value: -0,
+    }));
+    expect(await putPointsBulk(db.sql, points)).toBe(1001);
+    expect(new Set(await storedText('nz:copy'))).toEqual(new Set(['0']));
+    // the upsert path (the series exists now): a replay with 1 then -0 leaves 0, not -0
+    await putPointsBulk(
+      db.sql,
+      points.map((p) => ({ ...p, value: 1 })),
+    );
+    expect(await putPointsBulk(db.sql, points)).toBe(1001);
+    expect(new Set(await storedText('nz:copy'))).toEqual(new Set(['0']));
+  });
+
+  it('putGrid', async () => {
+    await putGrid(db.sql, {
+      matrixType: 'nz',
+      ts: minute(0),
+      coins: ['AAA', 'BBB'],
+      values: [
+        [null, -0],
+        [0, null],
+      ],
+    });
+    expect(await storedText('nz:AAA/BBB')).toEqual(['0']);
+    expect(await storedText('nz:BBB/AAA')).toEqual(['0']);
+  });
+});
+
+describe('JSON inputs (attrs, target) are JSON values only, checked before anything is sent', () => {
+  const deep = (n: number) => {
+    let v: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) v = { d: v };
+    return v;
+  };
+  const circular: Record<string, unknown> = { a: 1 };
+  circular.self = circular;
+  const cases: [string, Record<string, unknown>, (string | number)[], string][] = [
+    ['a BigInt', { n: 1n }, ['n'], 'must not be a BigInt (send it as a string)'],
+    ['a cycle', circular, ['self'], 'is circular (contains itself)'],
+    ['5 000 levels', deep(5000), Array.from({ length: 64 }, () => 'd'), 'nests deeper than 64 levels'],
+    ['NaN', { x: [1, Number.NaN] }, ['x', 1], 'must be a finite number (JSON has no NaN or Infinity)'],
+    [
+      'Infinity',
+      { x: Number.POSITIVE_INFINITY },
+      ['x'],
+      'must be a finite number (JSON has no NaN or Infinity)',
+    ],
+    ['undefined', { x: undefined }, ['x'], 'must not be undefined (JSON has no undefined)'],
+    [
+      'a Date',
+      { at: new Date(0) },
+      ['at'],
+      'must be a plain object, array or primitive (send a Date as an ISO string)',
+    ],
+  ];
+  for (const [what, value, path, message] of cases) {
+    it(`refuses ${what} in attrs and target, naming the path, and writes nothing`, async () => {
+      const before = await totals('');
+      const point = await caught(
+        putPoint(db.sql, { seriesKey: 'js:a', ts: minute(0), value: 1, attrs: value as never }),
+      );
+      expect(point).toBeInstanceOf(ValidationError);
+      expect((point as ValidationError).issues).toEqual([{ path: ['attrs', ...path], message }]);
+      const bulk = await caught(
+        putPointsBulk(db.sql, [
+          { seriesKey: 'js:a', ts: minute(0), value: 1 },
+          { seriesKey: 'js:b', ts: minute(0), value: 1, attrs: value as never },
+        ]),
+      );
+      expect((bulk as ValidationError).issues).toEqual([{ path: [1, 'attrs', ...path], message }]);
+      const series = await caught(ensureSeries(db.sql, { key: 'js:c', target: value as never }));
+      expect((series as ValidationError).issues).toEqual([{ path: ['target', ...path], message }]);
+      expect(await totals('')).toEqual(before);
+    });
+  }
+
+  it('a "__proto__" key survives the write and the read, in attrs (every path) and in targets', async () => {
+    const attrs = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as JsonObject;
+    const text = '{"a": 1, "__proto__": {"polluted": true}}'; // jsonb orders keys by length
+    const own = (o: unknown) => Object.getOwnPropertyDescriptor(o, '__proto__')?.value;
+    const stored = async (key: string) =>
+      (
+        await db.sql<{ t: string }[]>`
+          select p.attrs::text as t from matrices.points p join matrices.series s on s.id = p.series_id
+          where s.key = ${key} limit 1`
+      )[0]?.t;
+    const written = await putPoint(db.sql, { seriesKey: 'proto:point', ts: minute(0), value: 1, attrs });
+    expect(own(written.attrs)).toEqual({ polluted: true });
+    await putPointsBulk(db.sql, [{ seriesKey: 'proto:small', ts: minute(0), value: 1, attrs }]);
+    await putPointsBulk(
+      db.sql,
+      Array.from({ length: 1001 }, (_, m) => ({ seriesKey: 'proto:copy', ts: minute(m), value: 1, attrs })),
+    );
+    for (const key of ['proto:point', 'proto:small', 'proto:copy']) {
+      expect(await stored(key)).toBe(text);
+      const [p] = await pointsBetween(db.sql, { seriesKeys: [key], from: minute(0), to: minute(0) });
+      expect(own(p?.attrs)).toEqual({ polluted: true });
+      expect(JSON.stringify(p?.attrs)).toBe('{"a":1,"__proto__":{"polluted":true}}');
+    }
+    const [latest] = await latestPoints(db.sql, { keys: ['proto:point'] });
+    expect(own(latest?.attrs)).toEqual({ polluted: true });
+    const s = await ensureSeries(db.sql, { key: 'proto:series', target: attrs });
+    expect(own(s.target)).toEqual({ polluted: true });
+    expect(own((await getSeries(db.sql, 'proto:series'))?.target)).toEqual({ polluted: true });
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+});
+
+describe('pointsBetween and listSeries read many series in one call', () => {
+  it('rows name their series, by series in the order given, each in time order', async () => {
+    await putPointsBulk(db.sql, [
+      { seriesKey: 'many:a', ts: minute(2), value: 2 },
+      { seriesKey: 'many:a', ts: minute(1), value: 1 },
+      { seriesKey: 'many:b', ts: minute(1), value: 10 },
+      { seriesKey: 'many:b', ts: minute(9), value: 90 },
+    ]);
+    expect(
+      await pointsBetween(db.sql, {
+        seriesKeys: ['many:b', 'many:none', 'many:a', 'many:b'],
+        from: minute(0),
+        to: '2025-01-01T00:05:00Z',
+      }),
+    ).toEqual([
+      { seriesKey: 'many:b', ts: minute(1), value: 10, attrs: null },
+      { seriesKey: 'many:a', ts: minute(1), value: 1, attrs: null },
+      { seriesKey: 'many:a', ts: minute(2), value: 2, attrs: null },
+    ]);
+    expect((await listSeries(db.sql, { keys: ['many:b', 'many:a', 'many:none'] })).map((s) => s.key)).toEqual(
+      ['many:a', 'many:b'],
+    );
+    expect((await listSeries(db.sql, { keyPrefix: 'many:' })).map((s) => s.key)).toEqual([
+      'many:a',
+      'many:b',
+    ]);
+    const none = await caught(pointsBetween(db.sql, { seriesKeys: [], from: minute(0), to: minute(1) }));
+    expect((none as ValidationError).issues.map((i) => i.path)).toEqual([['seriesKeys']]);
+  });
+});
+
+describe('instants read back exactly whatever the session TimeZone', () => {
+  const instants = [
+    '0001-01-01T00:00:00.000Z',
+    '0030-03-01T00:00:00.000Z',
+    '0050-06-01T00:00:00.000Z',
+    '0099-12-31T23:59:59.999Z',
+    '1850-06-01T12:34:56.789Z',
+    '1900-01-01T00:00:00.001Z',
+    '1970-01-01T00:00:00.000Z',
+    '2038-01-19T03:14:08.000Z',
+    '9999-12-31T23:59:59.999Z',
+  ];
+  const dates = instants.map((iso) => new Date(iso));
+
+  it('the binary COPY path writes years 1 to 99 exactly (and the others)', async () => {
+    const points = Array.from({ length: 1001 }, (_, i) => ({
+      seriesKey: `copyyears:${i % 3}`,
+      ts: i < instants.length ? dates[i]! : new Date(Date.UTC(2000, 0, 1) + i),
+      value: i,
+    }));
+    await putPointsBulk(db.sql, points);
+    const [row] = await db.sql<{ t: string }[]>`
+      select string_agg(to_char(p.ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ',' order by p.value) as t
+      from matrices.points p join matrices.series s on s.id = p.series_id
+      where s.key like 'copyyears:%' and p.value < ${instants.length}`;
+    expect(row?.t).toBe(instants.join(','));
+  });
+
+  for (const zone of ['Europe/Amsterdam', 'Asia/Kolkata', 'America/New_York']) {
+    it(`putPoint, putPointsBulk, pointsBetween, latestPoints, putGrid and getGrid under TimeZone ${zone}`, async () => {
+      const sql = postgres(db.url, { max: 1, onnotice: () => {}, connection: { TimeZone: zone } });
+      try {
+        const [tz] = await sql<{ tz: string }[]>`select current_setting('TimeZone') as tz`;
+        expect(tz?.tz).toBe(zone);
+        const key = `tz:${zone}`;
+        for (const [i, ts] of dates.entries()) {
+          const row = await putPoint(sql, { seriesKey: key, ts, value: i });
+          expect(row.ts.toISOString()).toBe(instants[i]);
+        }
+        const read = await pointsBetween(sql, { seriesKeys: [key], from: dates[0]!, to: dates.at(-1)! });
+        expect(read.map((p) => p.ts.toISOString())).toEqual(instants);
+        const [latest] = await latestPoints(sql, { keys: [key] });
+        expect(latest?.ts.toISOString()).toBe(instants.at(-1));
+        await putPointsBulk(
+          sql,
+          dates.map((ts, i) => ({ seriesKey: `${key}:bulk`, ts, value: i })),
+        );
+        const bulk = await pointsBetween(sql, {
+          seriesKeys: [`${key}:bulk`],
+          from: dates[0]!,
+          to: dates.at(-1)!,
+        });
+        expect(bulk.map((p) => p.ts.toISOString())).toEqual(instants);
+        expect((await getSeries(sql, key))?.createdAt).toEqual((await getSeries(db.sql, key))?.createdAt);
+        const matrixType = `tz${['Europe/Amsterdam', 'Asia/Kolkata', 'America/New_York'].indexOf(zone)}`;
+        for (const ts of dates) {
+          await putGrid(sql, {
+            matrixType,
+            ts,
+            coins: ['AAA', 'BBB'],
+            values: [
+              [null, 1],
+              [2, null],
+            ],
+          });
+          expect(await getGrid(sql, { matrixType, ts })).toEqual({
+            ts,
+            coins: ['AAA', 'BBB'],
+            values: [
+              [null, 1],
+              [2, null],
+            ],
+          });
+        }
+        expect((await getGrid(sql, { matrixType }))?.ts.toISOString()).toBe(instants.at(-1));
+      } finally {
+        await sql.end();
+      }
+    });
+  }
 });
