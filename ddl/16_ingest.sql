@@ -556,7 +556,7 @@ $$;
 -- Promotion: captured klines into market.klines, normalized (numbers as double precision and
 -- numeric, times as timestamptz), in one statement. The symbol (with its assets) and the window
 -- are created when missing; the market checks apply. An unchanged candle is not rewritten.
--- Returns the candles written (inserted or changed).
+-- Returns the candles written (inserted or changed). [p_from, p_to) by open time: p_to is exclusive.
 create or replace function ingest.sp_promote_klines(
   p_source text, p_symbol text, p_window text, p_from timestamptz default null, p_to timestamptz default null
 ) returns integer
@@ -603,7 +603,7 @@ begin
     from ingest.klines_raw r
     cross join lateral ingest.kline_fields(r.payload) f
     where r.source = p_source and r.symbol = p_symbol and r.window_label = p_window
-      and (p_from is null or r.open_time >= p_from) and (p_to is null or r.open_time <= p_to)
+      and (p_from is null or r.open_time >= p_from) and (p_to is null or r.open_time < p_to)
   ) a
   cross join lateral market.sp_ingest_klines(a.symbol, a.win, a.open_time, a.close_time, a.open, a.high, a.low,
     a.close, a.volume, a.quote_volume, a.trades, a.taker_buy_base, a.taker_buy_quote, a.source) m;

@@ -352,7 +352,7 @@ export async function promoteKlines(sql: Queryable, input: PromoteKlinesInput): 
 }
 
 /**
- * The captured klines of one stream (optionally within [from, to] by open time), oldest first,
+ * The captured klines of one stream (optionally within [from, to) by open time (`to` exclusive)), oldest first,
  * with their payloads exactly as stored.
  *
  * Reads `ingest.klines_raw`.
@@ -373,7 +373,7 @@ export async function listKlinesRaw(sql: Queryable, input: ListKlinesRawInput): 
       from ingest.klines_raw
       where source = ${q.source} and symbol = ${q.symbol} and window_label = ${q.window}
         and (${q.from ?? null}::timestamptz is null or open_time >= ${q.from ?? null})
-        and (${q.to ?? null}::timestamptz is null or open_time <= ${q.to ?? null})
+        and (${q.to ?? null}::timestamptz is null or open_time < ${q.to ?? null})
       order by open_time
       limit ${q.limit ?? 1000}
     `,

@@ -428,7 +428,7 @@ export type LoadLogsFilter = z.input<typeof LoadLogsFilter>;
 
 // ------------------------------------------------------------------------------ promotion, reads
 
-/** Input of `promoteKlines`: the captured klines of one stream, optionally within [from, to] by open time. */
+/** Input of `promoteKlines`: the captured klines of one stream, optionally within [from, to) by open time (`to` exclusive). */
 export const PromoteKlinesInput = z.strictObject({
   source: Source,
   symbol,
@@ -454,7 +454,7 @@ export const KlineRawRow = z.object({
 });
 export type KlineRawRow = z.output<typeof KlineRawRow>;
 
-/** Input of `listKlinesRaw`: one stream, optionally within [from, to] by open time; oldest first. */
+/** Input of `listKlinesRaw`: one stream, optionally within [from, to) by open time (`to` exclusive); oldest first. */
 export const ListKlinesRawInput = z.strictObject({
   source: Source,
   symbol,

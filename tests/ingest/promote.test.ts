@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
-import { captureKlines, promoteKlines, type RestKline } from '../../src/ingest/index.js';
+import { captureKlines, listKlinesRaw, promoteKlines, type RestKline } from '../../src/ingest/index.js';
 import { latestKlines } from '../../src/market/index.js';
 import { startTestDatabase, type TestDatabase } from '../../src/testing/index.js';
 import { caught, event, MIN, rest, T0 } from './fixtures.js';
@@ -85,9 +85,15 @@ it('fills market.klines with the same values, normalized, and rewrites nothing o
   expect(await promoteKlines(db.sql, stream('LINKUSDT'))).toEqual({ promoted: 0 });
   // a corrected candle is captured and promoted again; a range limits the promotion
   await captureKlines(db.sql, { ...stream('LINKUSDT'), payloads: [rest(1, '100.20000000')] });
+  // [from, to): `to` is exclusive, so [T0 + 1 min, T0 + 1 min) is empty and [T0 + 1 min, T0 + 2 min) the one candle
   expect(await promoteKlines(db.sql, { ...stream('LINKUSDT'), from: T0 + MIN, to: T0 + MIN })).toEqual({
+    promoted: 0,
+  });
+  expect(await promoteKlines(db.sql, { ...stream('LINKUSDT'), from: T0 + MIN, to: T0 + 2 * MIN })).toEqual({
     promoted: 1,
   });
+  const raw = await listKlinesRaw(db.sql, { ...stream('LINKUSDT'), from: T0 + MIN, to: T0 + 2 * MIN });
+  expect(raw.map((r) => r.openTime)).toEqual([new Date(T0 + MIN)]);
   expect((await latestKlines(db.sql, { symbol: 'LINKUSDT', window: '1m' })).map((k) => k.close)).toEqual([
     102, 100.2, 101.5,
   ]);
