@@ -225,7 +225,8 @@ begin
     p_ref_target, p_available, v_planned, p_executed - v_planned,
     v_comp_principal, v_comp_profit, v_cost_profit, v_cost_principal,
     p_price_from, p_price_to, p_bridge_asset, p_price_bridge,
-    v_from_units, v_cost_units, v_to_units, v_trace, greatest(v_trace, 0), greatest(-v_trace, 0),
+    v_from_units, v_cost_units, v_to_units, v_trace,
+    case when v_trace is not null then greatest(v_trace, 0) end, case when v_trace is not null then greatest(-v_trace, 0) end,
     p_source_symbol, p_trade_id, p_side, p_idempotency_key
   )
   returning m.* into v_move;
