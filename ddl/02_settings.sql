@@ -13,15 +13,11 @@ create table if not exists settings.windows (
   unit        text not null check (unit in ('second', 'minute', 'hour', 'day')),
   duration_ms bigint generated always as (amount::bigint * case unit
     when 'second' then 1000 when 'minute' then 60000 when 'hour' then 3600000 else 86400000 end) stored,
-  unique (amount, unit)
+  created_at  timestamptz not null default now(),
+  unique (amount, unit),
+  -- a duration is read back as a JS number: beyond 2^53 - 1 ms it could not be (every read would fail)
+  constraint windows_duration_ms_safe check (duration_ms <= 9007199254740991)
 );
-
-alter table settings.windows add column if not exists created_at timestamptz not null default now();
-
--- A window's duration is read back as a JS number: beyond 2^53 - 1 ms it could not be (every read of
--- the table would fail), so the table refuses it. Guarded: `create table if not exists` never adds it.
-call util.ensure_constraint('settings.windows', 'windows_duration_ms_safe',
-  $c$check (duration_ms <= 9007199254740991)$c$);
 
 create or replace function settings.sp_upsert_window(
   p_label text, p_amount integer default null, p_unit text default null
@@ -37,27 +33,31 @@ declare
   v_row    settings.windows;
 begin
   if p_label is null or p_label !~ '^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$' then
-    raise exception 'window label % is not a short name such as 15m', coalesce(quote_literal(p_label), 'null')
-      using errcode = '22023';
+    raise exception 'a window label is a letter or digit, then up to 31 letters, digits, _ or - (such as 15m)'
+      using errcode = '22023', detail = format('label %s', coalesce(quote_literal(p_label), 'null'));
   end if;
   if (p_amount is null) <> (p_unit is null) or v_amount is null then
-    raise exception 'window % needs an amount and a unit', p_label using errcode = '22023';
+    raise exception 'a window needs an amount and a unit, or a label that spells its span (such as 15m)'
+      using errcode = '22023', detail = format('label %s', quote_literal(p_label));
   end if;
   if v_amount <= 0 then
-    raise exception 'window % needs a positive amount, got %', p_label, v_amount using errcode = '22023';
+    raise exception 'a window needs a positive amount'
+      using errcode = '22023', detail = format('label %s, amount %s', quote_literal(p_label), v_amount);
   end if;
   if v_unit not in ('second', 'minute', 'hour', 'day') then
-    raise exception 'window % has unit %, expected second, minute, hour or day', p_label, quote_literal(v_unit)
-      using errcode = '22023';
+    raise exception 'a window unit is second, minute, hour or day'
+      using errcode = '22023', detail = format('label %s, unit %s', quote_literal(p_label), quote_literal(v_unit));
   end if;
   -- a label that spells a span ('15m') means that span: it cannot name another one
   if v_span is not null and (v_amount::text <> v_span[1] or left(v_unit, 1) <> v_span[2]) then
-    raise exception 'window % spells its own span: it cannot be % %', p_label, v_amount, v_unit
-      using errcode = '22023';
+    raise exception 'a window label that spells a span (such as 15m) cannot name another span'
+      using errcode = '22023',
+            detail = format('label %s, amount %s, unit %s', quote_literal(p_label), v_amount, v_unit);
   end if;
   if v_amount::bigint * (case v_unit when 'second' then 1000 when 'minute' then 60000 when 'hour' then 3600000
                          else 86400000 end) > 9007199254740991 then
-    raise exception 'window % is longer than 2^53 - 1 milliseconds', p_label using errcode = '22023';
+    raise exception 'a window is at most 2^53 - 1 milliseconds long'
+      using errcode = '22023', detail = format('label %s', quote_literal(p_label));
   end if;
   insert into settings.windows as w (label, amount, unit) values (p_label, v_amount, v_unit)
   on conflict (label) do update set amount = excluded.amount, unit = excluded.unit
@@ -117,8 +117,8 @@ begin
     select k into v_unknown from jsonb_object_keys(p_str_cycles) k
     where not exists (select 1 from settings.windows w where w.label = k) order by k limit 1;
     if found then
-      raise exception 'str_cycles names window %, which settings.windows does not hold', quote_literal(v_unknown)
-        using errcode = '22023';
+      raise exception 'every str_cycles key must be a window label settings.windows holds'
+        using errcode = '22023', detail = format('unknown window %s', quote_literal(v_unknown));
     end if;
   end if;
   insert into settings.params as p (singleton) values (true) on conflict do nothing;
@@ -176,7 +176,8 @@ begin
     begin
       perform now() at time zone p_timezone;
     exception when others then
-      raise exception 'time zone % is not known', quote_literal(p_timezone) using errcode = '22023';
+      raise exception 'the time zone must be one PostgreSQL knows (pg_timezone_names), such as Europe/Paris'
+        using errcode = '22023', detail = format('time zone %s', quote_literal(p_timezone));
     end;
   end if;
   if p_params is not null and jsonb_typeof(p_params) <> 'object' then
@@ -388,8 +389,8 @@ begin
   end if;
   select s into v_bad from unnest(p_symbols) s where s !~ '^[A-Z0-9]{2,30}$' limit 1;
   if found then
-    raise exception 'symbol % is not an upper-case symbol such as BTCUSDT', quote_literal(v_bad)
-      using errcode = '22023';
+    raise exception 'every symbol must be upper-case letters and digits such as BTCUSDT'
+      using errcode = '22023', detail = format('symbol %s', quote_literal(v_bad));
   end if;
   -- distinct, in first-seen order; new symbols are appended to the sort order in that order
   select coalesce(array_agg(d.s order by d.pos), '{}') into v_symbols
@@ -498,8 +499,8 @@ declare
   v_row settings.external_accounts;
 begin
   if p_provider is null or p_provider !~ '^[a-z][a-z0-9_]{1,31}$' then
-    raise exception 'provider % is not a lower-case name such as binance', coalesce(quote_literal(p_provider), 'null')
-      using errcode = '22023';
+    raise exception 'a provider is a lower-case name such as binance'
+      using errcode = '22023', detail = format('provider %s', coalesce(quote_literal(p_provider), 'null'));
   end if;
   insert into settings.external_accounts as e
     (provider, label, linked, account_hint, key_fingerprint, meta, profile_id)
@@ -643,8 +644,9 @@ begin
 end;
 $$;
 
--- Decrypts a wallet's credentials: P0002 when there are none, 42501 when the key does not open them
--- (the decryption error is not passed on: it says nothing useful and must not carry the inputs).
+-- Decrypts a wallet's credentials: P0002 when there are none, 42501 'decryption failed: …' when the key
+-- does not open them (pgcrypto's own error is not passed on: it says nothing useful and must not carry
+-- the inputs). The SDK turns the 42501 into a ValidationError on encryptionKey.
 create or replace function settings.sp_get_wallet_credentials(
   p_wallet_id uuid, p_exchange text, p_encryption_key text
 ) returns table(wallet_id uuid, exchange text, api_key text, api_secret text, passphrase text,
@@ -659,7 +661,7 @@ begin
   select c.* into v_row from settings.wallet_credentials c
   where c.wallet_id = p_wallet_id and c.exchange = p_exchange;
   if not found then
-    raise exception 'no credentials for this wallet and exchange' using errcode = 'P0002';
+    raise exception 'settings.wallet_credential not found (by wallet_id, exchange)' using errcode = 'P0002';
   end if;
   begin
     api_key := public.pgp_sym_decrypt(v_row.api_key_enc, p_encryption_key);
@@ -667,10 +669,10 @@ begin
     passphrase := case when v_row.passphrase_enc is not null
       then public.pgp_sym_decrypt(v_row.passphrase_enc, p_encryption_key) end;
   exception when others then
-    raise exception 'the credentials cannot be decrypted with this key' using errcode = '42501';
+    raise exception 'decryption failed: this key does not open the stored credentials' using errcode = '42501';
   end;
   if encode(public.digest(api_key, 'sha256'), 'hex') <> v_row.key_fingerprint then
-    raise exception 'the credentials cannot be decrypted with this key' using errcode = '42501';
+    raise exception 'decryption failed: this key does not open the stored credentials' using errcode = '42501';
   end if;
   wallet_id := v_row.wallet_id;
   exchange := v_row.exchange;
@@ -753,7 +755,8 @@ begin
     returning 'ccr', r.rule_id, r.description, r.enabled, r.precedence, r.rule_json, r.created_at, r.updated_at
     into v_row;
   else
-    raise exception 'rule kind % is not scr or ccr', coalesce(quote_literal(p_kind), 'null') using errcode = '22023';
+    raise exception 'a rule kind is scr or ccr'
+      using errcode = '22023', detail = format('kind %s', coalesce(quote_literal(p_kind), 'null'));
   end if;
   return v_row;
 end;

@@ -1,0 +1,99 @@
+/** settings.profile: the owner's profile, keyed by a case-insensitive email. */
+import { z } from 'zod';
+import { jsonObject, jsonObjectRow, text, timestamptz, uuid } from '../core/codecs.js';
+import type { Queryable } from '../core/queryable.js';
+import { parseInput, parseMaybe, parseOne, run } from '../core/run.js';
+import { email } from './fields.js';
+
+/** A row of `settings.profile`. */
+export const ProfileRow = z.object({
+  id: uuid,
+  email: z.string(),
+  nickname: z.string().nullable(),
+  timezone: z.string(),
+  language: z.string(),
+  locale: z.string().nullable(),
+  params: jsonObjectRow,
+  createdAt: timestamptz,
+  updatedAt: timestamptz,
+});
+export type ProfileRow = z.output<typeof ProfileRow>;
+
+/** Input of `getProfile`: the profile's id, or its email (case-insensitive). */
+export const GetProfileInput = z.union([z.strictObject({ id: uuid }), z.strictObject({ email })], {
+  error: 'expected { id } or { email }',
+});
+export type GetProfileInput = z.input<typeof GetProfileInput>;
+
+/** Input of `upsertProfile`: keyed by email (case-insensitive); a missing field keeps its value. */
+export const UpsertProfileInput = z.strictObject({
+  email,
+  nickname: text({ min: 1, max: 64 }).optional(),
+  timezone: text({ min: 1, max: 64 }).optional(),
+  language: text()
+    .regex(/^[a-z]{2,3}$/, 'expected a language code such as en')
+    .optional(),
+  locale: text()
+    .regex(/^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/, 'expected a locale such as en-GB')
+    .optional(),
+  /** Free settings of the profile: a JSON object, stored exactly (`"__proto__"` keys included). */
+  params: jsonObject.optional(),
+});
+export type UpsertProfileInput = z.input<typeof UpsertProfileInput>;
+
+const COLUMNS = (sql: Queryable) => sql`
+  id, email, nickname, timezone, language, locale, params,
+  util.epoch_ms(created_at) as "createdAt", util.epoch_ms(updated_at) as "updatedAt"
+`;
+
+/**
+ * Returns a profile by id or email (case-insensitive), or `null` when there is none.
+ *
+ * Reads `settings.profile`.
+ * @example
+ * ```ts
+ * const me = await db.settings.getProfile({ email: 'ada@example.com' });
+ * ```
+ * @throws ValidationError when the input is malformed (nothing is sent)
+ */
+export async function getProfile(sql: Queryable, input: GetProfileInput): Promise<ProfileRow | null> {
+  const op = 'settings.getProfile';
+  const key = parseInput(op, GetProfileInput, input);
+  const id = 'id' in key ? key.id : null;
+  const mail = 'email' in key ? key.email : null;
+  const rows = await run(
+    op,
+    sql`
+      select ${COLUMNS(sql)}
+      from settings.profile
+      where (${id}::uuid is not null and id = ${id}::uuid)
+         or (${mail}::text is not null and lower(email) = lower(${mail}::text))
+    `,
+  );
+  return parseMaybe('settings.profile', ProfileRow, rows);
+}
+
+/**
+ * Creates or updates the profile of an email (case-insensitive); a missing field keeps its value.
+ *
+ * Wraps `settings.sp_upsert_profile`; the time zone must be one PostgreSQL knows.
+ * @example
+ * ```ts
+ * const me = await db.settings.upsertProfile({ email: 'ada@example.com', timezone: 'Europe/Paris' });
+ * ```
+ * @throws ValidationError when the input is malformed (nothing is sent) or the time zone is unknown
+ */
+export async function upsertProfile(sql: Queryable, input: UpsertProfileInput): Promise<ProfileRow> {
+  const op = 'settings.upsertProfile';
+  const p = parseInput(op, UpsertProfileInput, input);
+  const params = p.params === undefined ? null : JSON.stringify(p.params);
+  const rows = await run(
+    op,
+    sql`
+      select ${COLUMNS(sql)}
+      from settings.sp_upsert_profile(${p.email}, ${p.nickname ?? null}, ${p.timezone ?? null},
+        ${p.language ?? null}, ${p.locale ?? null}, ${params}::text::jsonb)
+    `,
+  );
+  return parseOne('settings.sp_upsert_profile', ProfileRow, rows);
+}
