@@ -36,31 +36,47 @@ function digitsOf(s: string): { integer: number; fraction: number; significant: 
   };
 }
 
+type Sign = 'any' | 'positive' | 'nonnegative';
+
+/** A ledger amount input of the given sign (see `amount`): one issue per bad value, the first rule it breaks. */
+function amountOf(sign: Sign) {
+  return z
+    .union([z.string(), z.number()], {
+      error: 'expected a decimal string such as "12.50", or a finite number',
+    })
+    .transform((v, ctx) => {
+      const fail = (message: string) => {
+        ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      };
+      if (
+        typeof v === 'number' &&
+        Number.isFinite(v) &&
+        digitsOf(String(v)).significant > EXACT_NUMBER_DIGITS
+      )
+        return fail(
+          `a JS number with more than ${EXACT_NUMBER_DIGITS} significant digits may have lost digits: send a decimal string`,
+        );
+      const parsed = decimalInput.safeParse(v);
+      if (!parsed.success) return fail(parsed.error.issues[0]?.message ?? 'expected a decimal string');
+      const s = parsed.data;
+      const d = digitsOf(s);
+      if (d.integer > AMOUNT_LIMITS.integerDigits) return fail('must be below 10^20 in magnitude');
+      if (d.fraction > AMOUNT_LIMITS.fractionDigits) return fail('must have at most 18 decimal places');
+      if (sign === 'positive' && signOf(s) !== 1) return fail('must be positive');
+      if (sign === 'nonnegative' && signOf(s) < 0) return fail('must not be negative');
+      return s;
+    });
+}
+
 /**
  * A ledger amount input: a decimal string (`'0.015'`, `'1e-8'`), or a JS number whose shortest form
  * has at most 15 significant digits (`1000`, `0.4`: every decimal of 15 digits or fewer survives a
  * double exactly, so the number is the one written). A number with more digits (`0.1 + 0.2`) may
  * already have lost some: it is refused, send a string. At most 20 integer and 18 fractional digits,
- * finite; sent to PostgreSQL as text.
+ * finite; sent to PostgreSQL as text (through the core `decimalInput`).
  */
-export const amount = z
-  .union([z.string(), z.number()], { error: 'expected a decimal string such as "12.50"' })
-  .superRefine((v, ctx) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) return;
-    if (digitsOf(String(v)).significant > EXACT_NUMBER_DIGITS)
-      ctx.addIssue({
-        code: 'custom',
-        message: `a JS number with more than ${EXACT_NUMBER_DIGITS} significant digits may have lost digits: send a decimal string`,
-      });
-  })
-  .pipe(decimalInput)
-  .superRefine((s, ctx) => {
-    const d = digitsOf(s);
-    if (d.integer > AMOUNT_LIMITS.integerDigits)
-      ctx.addIssue({ code: 'custom', message: 'must be below 10^20 in magnitude' });
-    else if (d.fraction > AMOUNT_LIMITS.fractionDigits)
-      ctx.addIssue({ code: 'custom', message: 'must have at most 18 decimal places' });
-  });
+export const amount = amountOf('any');
 
 /** The sign of a decimal string: -1, 0 or 1 ('-0.00' is 0). */
 export function signOf(value: string): -1 | 0 | 1 {
@@ -70,9 +86,9 @@ export function signOf(value: string): -1 | 0 | 1 {
 }
 
 /** An amount that must be above zero. */
-export const positiveAmount = amount.refine((s) => signOf(s) === 1, 'must be positive');
+export const positiveAmount = amountOf('positive');
 /** An amount that must not be below zero. */
-export const nonNegativeAmount = amount.refine((s) => signOf(s) >= 0, 'must not be negative');
+export const nonNegativeAmount = amountOf('nonnegative');
 
 /** A `settings.windows` label ('1h', 'two-hours'). */
 export const windowLabel = text().regex(

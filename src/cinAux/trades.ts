@@ -1,6 +1,7 @@
 /** Exchange fills turned into moves (`importMovesFromTrades`), idempotent by (symbol, trade id). */
 import { z } from 'zod';
 import { assetCode, instant, int8, symbol } from '../core/codecs.js';
+import { ValidationError } from '../core/errors.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseRows } from '../core/run.js';
 import {
@@ -13,6 +14,16 @@ import {
   sessionId,
 } from './fields.js';
 import { MOVE_COLUMNS, MoveRow } from './moves.js';
+
+/** A refusal the procedure named `trades[i].field` as `[i, field]`, like the input's own issues. */
+function tradePath(op: string, e: unknown): unknown {
+  if (!(e instanceof ValidationError) || e.issues[0]?.path[0] !== 'trades') return e;
+  return new ValidationError(
+    op,
+    e.issues.map((i) => ({ path: i.path.slice(1), message: i.message })),
+    { cause: e.cause, facts: { sqlstate: e.sqlstate, detail: e.detail, constraint: e.constraint } },
+  );
+}
 
 /** One exchange fill (Binance's myTrades fields, camelCase). */
 export const TradeInput = z.strictObject({
@@ -66,7 +77,7 @@ const ImportRow = MoveRow.extend({ replayed: z.boolean(), tradeIndex: int8 });
  * // r.imported === trades.length the first time; r.replayed === trades.length the second
  * ```
  * @throws ValidationError when a trade is malformed (nothing is sent), a quote or commission asset
- *   has no price (`['trades', i, 'symbol' | 'commissionAsset']`), or a move is refused (`['trades', i, field]`)
+ *   has no price (`[i, 'symbol' | 'commissionAsset']`), or a move is refused (`[i, field]`)
  * @throws ConflictError when a trade id of the symbol is already imported with other content
  * @throws NotFoundError when there is no such session
  */
@@ -76,7 +87,7 @@ export async function importMovesFromTrades(
   options: ImportOptions,
 ): Promise<ImportResult> {
   const op = 'cinAux.importMovesFromTrades';
-  const rowsIn = parseInput(op, z.object({ trades: z.array(TradeInput).readonly() }), { trades }).trades;
+  const rowsIn = parseInput(op, z.array(TradeInput).readonly(), trades);
   const o = parseInput(op, ImportOptions, options);
   const payload = rowsIn.map((t) => ({
     symbol: t.symbol,
@@ -100,7 +111,9 @@ export async function importMovesFromTrades(
       order by x.trade_index
     `,
     { entity: SESSION, key: { id: o.sessionId } },
-  );
+  ).catch((e: unknown) => {
+    throw tradePath(op, e);
+  });
   const parsed = parseRows(MOVE_ROW_SOURCE, ImportRow, rows);
   const moves = parsed.map(({ tradeIndex: _i, ...m }) => m);
   const replayed = moves.filter((m) => m.replayed).length;

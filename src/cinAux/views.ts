@@ -17,8 +17,7 @@ export const SessionsInput = z.strictObject({
 });
 export type SessionsInput = z.input<typeof SessionsInput>;
 
-const ids = (sql: Queryable, op: string, input: SessionsInput) =>
-  pgArray(parseInput(op, SessionsInput, input).sessionIds);
+const ids = (op: string, input: SessionsInput) => pgArray(parseInput(op, SessionsInput, input).sessionIds);
 
 /** A row of `cin_aux.v_session_summary`. */
 export const SessionSummaryRow = z.object({
@@ -56,7 +55,7 @@ export type SessionSummaryRow = z.infer<typeof SessionSummaryRow>;
  */
 export async function sessionSummary(sql: Queryable, input: SessionsInput): Promise<SessionSummaryRow[]> {
   const op = 'cinAux.sessionSummary';
-  const list = ids(sql, op, input);
+  const list = ids(op, input);
   const rows = await ledgerRun(
     op,
     sql,
@@ -108,7 +107,7 @@ export type AssetPnlRow = z.infer<typeof AssetPnlRow>;
  */
 export async function assetPnl(sql: Queryable, input: SessionsInput): Promise<AssetPnlRow[]> {
   const op = 'cinAux.assetPnl';
-  const list = ids(sql, op, input);
+  const list = ids(op, input);
   const rows = await ledgerRun(
     op,
     sql,
@@ -157,7 +156,7 @@ export type ReconciliationRow = z.infer<typeof ReconciliationRow>;
  */
 export async function reconciliation(sql: Queryable, input: SessionsInput): Promise<ReconciliationRow[]> {
   const op = 'cinAux.reconciliation';
-  const list = ids(sql, op, input);
+  const list = ids(op, input);
   const rows = await ledgerRun(
     op,
     sql,
@@ -205,7 +204,7 @@ export type MovePnlRow = z.infer<typeof MovePnlRow>;
  */
 export async function movePnl(sql: Queryable, input: SessionsInput): Promise<MovePnlRow[]> {
   const op = 'cinAux.movePnl';
-  const list = ids(sql, op, input);
+  const list = ids(op, input);
   const rows = await ledgerRun(
     op,
     sql,
@@ -249,7 +248,7 @@ export type TauRow = z.infer<typeof TauRow>;
  */
 export async function assetTau(sql: Queryable, input: SessionsInput): Promise<TauRow[]> {
   const op = 'cinAux.assetTau';
-  const list = ids(sql, op, input);
+  const list = ids(op, input);
   const rows = await ledgerRun(
     op,
     sql,
@@ -322,7 +321,7 @@ export async function tau(sql: Queryable, input: TauInput): Promise<TauRow[]> {
  */
 export async function listBalances(sql: Queryable, input: SessionsInput): Promise<RuntimeBalanceRow[]> {
   const op = 'cinAux.listBalances';
-  const list = ids(sql, op, input);
+  const list = ids(op, input);
   const rows = await ledgerRun(
     op,
     sql,
