@@ -155,14 +155,12 @@ async function hashFile(
  *   read or registered (broken link, cycle, special file, bad or duplicate name)
  */
 export async function readBundle(operation: string, dir: string, prefix: string): Promise<BundleFile[]> {
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
-  } catch (e) {
+  const found = await stat(dir).catch((e: unknown) => {
     throw refuse(operation, 'is not a readable folder', e);
-  }
-  const found = await listFiles(operation, dir, prefix);
+  });
+  if (!found.isDirectory()) throw refuse(operation, 'is not a readable folder');
   const files: BundleFile[] = [];
-  for (const { path, file } of found) {
+  for (const { path, file } of await listFiles(operation, dir, prefix)) {
     const kind = kindOf(path);
     let read: Awaited<ReturnType<typeof hashFile>>;
     try {

@@ -9,21 +9,26 @@ import type { Queryable } from '../core/queryable.js';
 import { isPgError, mapPgError, parseInput, parseOne, parseRows } from '../core/run.js';
 import { readBundle } from './bundle.js';
 import {
-  BundleDir,
   DocumentHashRow,
-  DocumentPath,
+  DocumentHistoryInput,
   DocumentRow,
   ListDocumentsOptions,
-  RegisterBundleOptions,
+  RegisterBundleInput,
   RegisterBundleResult,
-  VerifyBundleOptions,
+  VerifyBundleInput,
   type VerifyBundleResult,
 } from './schemas.js';
 
 export * from './schemas.js';
 
-/** What a call says on a deployment that excluded the optional pack (`migrate({ exclude: ['documents'] })`). */
-const PACK_MISSING = 'the documents pack (04_documents.sql) is not applied';
+/**
+ * What a call says on a deployment that excluded the optional pack (`migrate({ exclude: ['documents'] })`):
+ * a NotFoundError whose `entity` is the schema, `'docs'`.
+ */
+const PACK_MISSING = 'the documents pack (04_documents.sql) is not applied: schema docs not found';
+
+/** What a NotFoundError for an unknown path is about. */
+const DOCUMENT = 'docs.document';
 
 /**
  * `run` for this module: a missing schema, table or function of `docs` means the optional pack is
@@ -34,7 +39,7 @@ async function run<T>(operation: string, query: PromiseLike<T>): Promise<T> {
     return await query;
   } catch (e) {
     if (isPgError(e) && ['3F000', '42P01', '42883'].includes(e.code) && /\bdocs\b/.test(e.message)) {
-      throw new NotFoundError(operation, PACK_MISSING, { cause: e });
+      throw new NotFoundError(operation, 'docs', {}, { cause: e, message: PACK_MISSING });
     }
     throw mapPgError(operation, e);
   }
@@ -56,23 +61,21 @@ const VerdictRow = z.object({
  * Wraps `docs.sp_register_bundle` (one registration at a time: it locks the registry for writes).
  * @example
  * ```ts
- * const r = await db.documents.registerBundle('./docs', { version: '1.4.0' });
+ * const r = await db.documents.registerBundle({ dir: './docs', version: '1.4.0' });
  * // r: { added: 12, changed: 0, unchanged: 0, removed: 0 }
  * ```
  * @throws ValidationError when the options are malformed or `dir` is not a readable folder, or naming
  *   the file that cannot be read or registered: a broken link, a link to a parent folder, a special
  *   file, a control character in a name, two names equal once normalized (nothing is sent)
- * @throws NotFoundError when the optional documents pack is not applied
+ * @throws NotFoundError when the optional documents pack is not applied (`entity` `'docs'`)
  */
 export async function registerBundle(
   sql: Queryable,
-  dir: string,
-  options: RegisterBundleOptions = {},
+  input: RegisterBundleInput,
 ): Promise<RegisterBundleResult> {
   const op = 'documents.registerBundle';
-  const folder = parseInput(op, BundleDir, dir);
-  const { prefix = '', version = null } = parseInput(op, RegisterBundleOptions, options);
-  const files = await readBundle(op, folder, prefix);
+  const { dir, prefix = '', version = null } = parseInput(op, RegisterBundleInput, input);
+  const files = await readBundle(op, dir, prefix);
   const rows = await run(
     op,
     sql`
@@ -98,21 +101,16 @@ export async function registerBundle(
  * Wraps `docs.sp_verify_bundle`; the folder is walked as `registerBundle` walks it.
  * @example
  * ```ts
- * const v = await db.documents.verifyBundle('./docs');
+ * const v = await db.documents.verifyBundle({ dir: './docs' });
  * if (v.added.length + v.removed.length + v.changed.length > 0) console.warn('docs drifted', v);
  * ```
  * @throws ValidationError as `registerBundle` does (nothing is sent)
- * @throws NotFoundError when the optional documents pack is not applied
+ * @throws NotFoundError when the optional documents pack is not applied (`entity` `'docs'`)
  */
-export async function verifyBundle(
-  sql: Queryable,
-  dir: string,
-  options: VerifyBundleOptions = {},
-): Promise<VerifyBundleResult> {
+export async function verifyBundle(sql: Queryable, input: VerifyBundleInput): Promise<VerifyBundleResult> {
   const op = 'documents.verifyBundle';
-  const folder = parseInput(op, BundleDir, dir);
-  const { prefix = '' } = parseInput(op, VerifyBundleOptions, options);
-  const files = await readBundle(op, folder, prefix);
+  const { dir, prefix = '' } = parseInput(op, VerifyBundleInput, input);
+  const files = await readBundle(op, dir, prefix);
   const rows = await run(
     op,
     sql`
@@ -143,7 +141,7 @@ export async function verifyBundle(
  * const guides = await db.documents.listDocuments({ prefix: 'guides/' });
  * ```
  * @throws ValidationError when the options are malformed (nothing is sent)
- * @throws NotFoundError when the optional documents pack is not applied
+ * @throws NotFoundError when the optional documents pack is not applied (`entity` `'docs'`)
  */
 export async function listDocuments(
   sql: Queryable,
@@ -155,7 +153,8 @@ export async function listDocuments(
     op,
     sql`
       select id, path, slug, title, kind, version, sha256, size_bytes as "sizeBytes",
-             registered_at as "registeredAt", updated_at as "updatedAt", removed_at as "removedAt", meta
+             util.epoch_ms(registered_at) as "registeredAt", util.epoch_ms(updated_at) as "updatedAt",
+             util.epoch_ms(removed_at) as "removedAt", meta
       from docs.doc_registry
       where starts_with(path, ${prefix}) and (${includeRemoved} or removed_at is null)
       order by path collate "C"
@@ -165,31 +164,42 @@ export async function listDocuments(
 }
 
 /**
- * The hash history of one document, oldest first: one entry at its first registration and one
- * each time its sha256 changed. Kept for removed documents too.
+ * The hash history of one or more documents, in one round trip: by document in the order given,
+ * each oldest first (one entry at its first registration and one each time its sha256 changed);
+ * every entry names its path. Kept for removed documents too.
  *
  * Reads `docs.v_document_hashes`.
  * @example
  * ```ts
- * const history = await db.documents.documentHistory('guides/setup.md');
+ * const history = await db.documents.documentHistory({ paths: ['guides/setup.md'] });
  * // [{ path: 'guides/setup.md', algorithm: 'sha256', hash: '9f86…', computedAt: Date }, …]
  * ```
- * @throws ValidationError when `path` is empty or too long (nothing is sent)
- * @throws NotFoundError when no document has that path, or the optional documents pack is not applied
+ * @throws ValidationError when a path is empty or too long (nothing is sent)
+ * @throws NotFoundError when a path is not registered (`entity` `'docs.document'`, `key` `{ path }`:
+ *   the first such path given), or the optional documents pack is not applied (`entity` `'docs'`)
  */
-export async function documentHistory(sql: Queryable, path: string): Promise<DocumentHashRow[]> {
+export async function documentHistory(
+  sql: Queryable,
+  input: DocumentHistoryInput,
+): Promise<DocumentHashRow[]> {
   const op = 'documents.documentHistory';
-  const docPath = parseInput(op, DocumentPath, path);
+  const paths = [...new Set(parseInput(op, DocumentHistoryInput, input).paths)];
   const rows = await run(
     op,
     sql`
-      select r.path, h.algorithm, h.hash, h.computed_at as "computedAt"
-      from docs.doc_registry r
+      select k.path, h.algorithm, h.hash, util.epoch_ms(h.computed_at) as "computedAt",
+             r.path is not null as registered
+      from unnest(${pgArray(paths)}::text[]) with ordinality as k (path, ord)
+      left join docs.doc_registry r on r.path = k.path
       left join docs.v_document_hashes h on h.path = r.path
-      where r.path = ${docPath}
-      order by h.computed_at, h.id
+      order by k.ord, h.computed_at, h.id
     `,
   );
-  if (rows.length === 0) throw new NotFoundError(op, `document ${docPath}`);
-  return parseRows('docs.v_document_hashes', DocumentHashRow, rows);
+  const missing = rows.find((r) => !r.registered);
+  if (missing) throw new NotFoundError(op, DOCUMENT, { path: missing.path as string });
+  return parseRows(
+    'docs.v_document_hashes',
+    DocumentHashRow,
+    rows.map(({ registered: _, ...row }) => row),
+  );
 }

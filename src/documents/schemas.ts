@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { int8, jsonObject, timestamptz } from '../core/codecs.js';
+import { int8, jsonObjectRow, text, timestamptz } from '../core/codecs.js';
 
 /** A row of `docs.doc_registry`, as the SDK returns it. */
 export const DocumentRow = z.object({
@@ -21,7 +21,7 @@ export const DocumentRow = z.object({
   updatedAt: timestamptz,
   /** When a registration last found the file missing from its bundle; null while it is present. */
   removedAt: timestamptz.nullable(),
-  meta: jsonObject,
+  meta: jsonObjectRow,
 });
 export type DocumentRow = z.infer<typeof DocumentRow>;
 
@@ -38,9 +38,7 @@ export type DocumentHashRow = z.infer<typeof DocumentHashRow>;
  * A bundle prefix: '' (the whole registry) or a relative folder ending with '/' (`guides/`); Unicode
  * NFC like every registry path.
  */
-export const BundlePrefix = z
-  .string()
-  .max(512)
+export const BundlePrefix = text({ max: 512 })
   .regex(/^(?:[^/]+\/)*$/, 'expected empty or a relative folder ending with / such as "guides/"')
   .refine((p) => !/(^|\/)\.\.?\//.test(p), { error: 'must not contain . or .. segments' })
   .refine((p) => ![...p].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127), {
@@ -49,19 +47,21 @@ export const BundlePrefix = z
   .transform((p) => p.normalize('NFC'));
 
 /** The folder of a bundle on disk. */
-export const BundleDir = z.string().min(1);
+export const BundleDir = text({ min: 1, max: 4096 });
 
-/** Options of `registerBundle`. */
-export const RegisterBundleOptions = z.strictObject({
+/** Input of `registerBundle`: the bundle's folder, where it lives in the registry, its version. */
+export const RegisterBundleInput = z.strictObject({
+  /** The folder on disk, walked recursively. */
+  dir: BundleDir,
   /**
    * Where the bundle lives in the registry: its files are registered as `prefix + relative path`,
    * and only registry rows under the prefix are compared or marked removed. Default '' (everything).
    */
   prefix: BundlePrefix.optional(),
   /** A version recorded on every document of the bundle (e.g. the app's release). */
-  version: z.string().min(1).max(64).optional(),
+  version: text({ min: 1, max: 64 }).optional(),
 });
-export type RegisterBundleOptions = z.input<typeof RegisterBundleOptions>;
+export type RegisterBundleInput = z.input<typeof RegisterBundleInput>;
 
 /** What `registerBundle` did, against the registry as it was before. */
 export const RegisterBundleResult = z.object({
@@ -75,9 +75,9 @@ export const RegisterBundleResult = z.object({
 });
 export type RegisterBundleResult = z.infer<typeof RegisterBundleResult>;
 
-/** Options of `verifyBundle`. */
-export const VerifyBundleOptions = z.strictObject({ prefix: BundlePrefix.optional() });
-export type VerifyBundleOptions = z.input<typeof VerifyBundleOptions>;
+/** Input of `verifyBundle`: the bundle's folder and where it lives in the registry. */
+export const VerifyBundleInput = z.strictObject({ dir: BundleDir, prefix: BundlePrefix.optional() });
+export type VerifyBundleInput = z.input<typeof VerifyBundleInput>;
 
 /** How a bundle on disk differs from the registry (paths in code-unit order). */
 export const VerifyBundleResult = z.object({
@@ -102,8 +102,13 @@ export const ListDocumentsOptions = z.strictObject({
 export type ListDocumentsOptions = z.input<typeof ListDocumentsOptions>;
 
 /** A registered path (`guides/setup.md`); Unicode NFC like every registry path. */
-export const DocumentPath = z
-  .string()
-  .min(1)
-  .max(1024)
-  .transform((p) => p.normalize('NFC'));
+export const DocumentPath = text({ min: 1, max: 1024 }).transform((p) => p.normalize('NFC'));
+
+/** Up to this many paths in one read. */
+export const MAX_PATHS = 10_000;
+
+/** Input of `documentHistory`: the documents whose hash history to read. */
+export const DocumentHistoryInput = z.strictObject({
+  paths: z.array(DocumentPath).min(1).max(MAX_PATHS).readonly(),
+});
+export type DocumentHistoryInput = z.input<typeof DocumentHistoryInput>;
