@@ -1,8 +1,9 @@
 /** settings.profile: the owner's profile, keyed by a case-insensitive email. */
 import { z } from 'zod';
+import { pgArray } from '../core/arrays.js';
 import { jsonObject, jsonObjectRow, text, timestamptz, uuid } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
-import { parseInput, parseMaybe, parseOne, run } from '../core/run.js';
+import { parseInput, parseMaybe, parseOne, parseRows, run } from '../core/run.js';
 import { email } from './fields.js';
 
 /** A row of `settings.profile`. */
@@ -24,6 +25,18 @@ export const GetProfileInput = z.union([z.strictObject({ id: uuid }), z.strictOb
   error: 'expected { id } or { email }',
 });
 export type GetProfileInput = z.input<typeof GetProfileInput>;
+
+/** Input of `listProfiles`: many ids and / or many emails (case-insensitive); a profile matching both is listed once. */
+export const ListProfilesInput = z
+  .strictObject({
+    ids: z.array(uuid, { error: 'expected an array of ids' }).max(10_000).readonly().optional(),
+    emails: z.array(email, { error: 'expected an array of emails' }).max(10_000).readonly().optional(),
+  })
+  .refine((k) => k.ids !== undefined || k.emails !== undefined, {
+    path: ['ids'],
+    error: 'give ids, emails or both',
+  });
+export type ListProfilesInput = z.input<typeof ListProfilesInput>;
 
 /** Input of `upsertProfile`: keyed by email (case-insensitive); a missing field keeps its value. */
 export const UpsertProfileInput = z.strictObject({
@@ -71,6 +84,33 @@ export async function getProfile(sql: Queryable, input: GetProfileInput): Promis
     `,
   );
   return parseMaybe('settings.profile', ProfileRow, rows);
+}
+
+/**
+ * Returns the profiles of many ids and / or emails in one round trip, ordered by email (case-insensitive)
+ * then id; keys that match no profile are simply absent.
+ *
+ * Reads `settings.profile`.
+ * @example
+ * ```ts
+ * const team = await db.settings.listProfiles({ emails: ['ada@example.com', 'bob@example.com'] });
+ * ```
+ * @throws ValidationError when the input is malformed (nothing is sent)
+ */
+export async function listProfiles(sql: Queryable, input: ListProfilesInput): Promise<ProfileRow[]> {
+  const op = 'settings.listProfiles';
+  const { ids = [], emails = [] } = parseInput(op, ListProfilesInput, input);
+  const rows = await run(
+    op,
+    sql`
+      select ${COLUMNS(sql)}
+      from settings.profile
+      where id = any(${pgArray(ids)}::uuid[])
+         or lower(email) = any(select lower(e) from unnest(${pgArray(emails)}::text[]) e)
+      order by lower(email), id
+    `,
+  );
+  return parseRows('settings.profile', ProfileRow, rows);
 }
 
 /**

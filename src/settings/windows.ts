@@ -3,6 +3,7 @@
  * Every other schema that speaks of a window references this table.
  */
 import { z } from 'zod';
+import { pgArray } from '../core/arrays.js';
 import { int8, timestamptz } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseOne, parseRows, run } from '../core/run.js';
@@ -96,22 +97,39 @@ export async function upsertWindow(sql: Queryable, input: UpsertWindowInput): Pr
   return parseOne('settings.sp_upsert_window', WindowRow, rows);
 }
 
+/** Input of `listWindows`: every window, or only those of these labels (unknown labels are absent). */
+export const ListWindowsInput = z.strictObject({
+  labels: z
+    .array(windowLabel, { error: 'expected an array of window labels' })
+    .max(10_000)
+    .readonly()
+    .optional(),
+});
+export type ListWindowsInput = z.input<typeof ListWindowsInput>;
+
 /**
- * Lists every window, shortest first.
+ * Lists every window (or those of `labels`), shortest first.
  *
  * Reads `settings.windows` (seeded with 30s 40s 1m 3m 5m 15m 30m 1h 3h 4h 1d).
  * @example
  * ```ts
  * const labels = (await db.settings.listWindows()).map((w) => w.label); // ['30s', '40s', '1m', …]
+ * const [hour] = await db.settings.listWindows({ labels: ['1h'] });
  * ```
+ * @throws ValidationError when the input is malformed (nothing is sent)
  * @throws IntegrityError when a row no longer matches `WindowRow`
  */
-export async function listWindows(sql: Queryable): Promise<WindowRow[]> {
+export async function listWindows(sql: Queryable, input: ListWindowsInput = {}): Promise<WindowRow[]> {
+  const op = 'settings.listWindows';
+  const { labels } = parseInput(op, ListWindowsInput, input);
+  const only = labels === undefined ? null : pgArray(labels);
   const rows = await run(
-    'settings.listWindows',
+    op,
     sql`
       select label, amount, unit, duration_ms as "durationMs", util.epoch_ms(created_at) as "createdAt"
-      from settings.windows order by duration_ms, label
+      from settings.windows
+      where ${only}::text[] is null or label = any(${only}::text[])
+      order by duration_ms, label
     `,
   );
   return parseRows('settings.windows', WindowRow, rows);

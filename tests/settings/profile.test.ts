@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
-import { getProfile, upsertProfile } from '../../src/settings/index.js';
+import { getProfile, listProfiles, upsertProfile } from '../../src/settings/index.js';
 import { startTestDatabase, type TestDatabase } from '../../src/testing/index.js';
 import { refusal } from '../helpers/refusal.js';
 
@@ -119,4 +119,24 @@ it('params keep a "__proto__" key through a write and a read', async () => {
     { t: '{"theme": "dark", "__proto__": {"polluted": true}}' },
   ]);
   expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+});
+
+it('listProfiles reads many ids and emails in one call; unknown keys are absent, a double match listed once', async () => {
+  const a = await upsertProfile(db.sql, { email: 'many-a@example.com' });
+  const b = await upsertProfile(db.sql, { email: 'Many-B@example.com' });
+  const c = await upsertProfile(db.sql, { email: 'many-c@example.com' });
+  const got = await db.client.settings.listProfiles({
+    ids: [a.id, '00000000-0000-4000-8000-000000000000'],
+    emails: ['MANY-B@EXAMPLE.COM', 'many-a@example.com', 'nobody@example.com'],
+  });
+  expect(got.map((p) => p.email)).toEqual(['many-a@example.com', 'Many-B@example.com']);
+  expect(got[1]).toEqual(await getProfile(db.sql, { id: b.id }));
+  expect((await listProfiles(db.sql, { ids: [c.id] })).map((p) => p.id)).toEqual([c.id]);
+  expect(await listProfiles(db.sql, { emails: [] })).toEqual([]);
+  const none = (await refusal(listProfiles(db.sql, {}))) as ValidationError;
+  expect(none.issues).toEqual([{ path: ['ids'], message: 'give ids, emails or both' }]);
+  const bad = (await refusal(listProfiles(db.sql, { emails: ['x\uD800@example.com'] }))) as ValidationError;
+  expect(bad.issues).toEqual([
+    { path: ['emails', 0], message: 'must not contain a lone surrogate (ill-formed UTF-16)' },
+  ]);
 });

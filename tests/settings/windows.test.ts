@@ -191,3 +191,25 @@ it('the unit accepts a literal typed as the exported input, no `as const` needed
   const input: UpsertWindowInput = { label: 'six-hours', amount: 6, unit: 'hour' };
   expect((await upsertWindow(db.sql, input)).durationMs).toBe(21_600_000);
 });
+
+it('listWindows reads only the labels asked for, in one call; unknown labels are absent', async () => {
+  await upsertWindow(db.sql, { label: '2d' });
+  expect(
+    (await db.client.settings.listWindows({ labels: ['2d', '1m', 'nope'] })).map((w) => [
+      w.label,
+      w.durationMs,
+    ]),
+  ).toEqual([
+    ['1m', 60_000],
+    ['2d', 172_800_000],
+  ]);
+  expect(await listWindows(db.sql, { labels: [] })).toEqual([]);
+  const bad = (await refusal(listWindows(db.sql, { labels: ['1m\u0000'] }))) as ValidationError;
+  expect(bad.issues).toEqual([
+    { path: ['labels', 0], message: 'must not contain NUL (U+0000)' },
+    {
+      path: ['labels', 0],
+      message: 'expected a window label such as 15m (a letter or digit, then up to 31 letters, digits, _ or -)',
+    },
+  ]);
+});
