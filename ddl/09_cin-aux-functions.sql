@@ -33,12 +33,13 @@ begin
 end;
 $$;
 
--- a / b to 18 decimal places (rounded half away from zero); the dividend is widened first so the
--- quotient is computed to 24 places before rounding (numeric division keeps only 16 significant digits
--- of small quotients otherwise)
+-- a / b to 18 decimal places, rounded half away from zero, exactly: the integer quotient of
+-- (2|a|·10^18 + |b|) / 2|b| is |a|/|b| · 10^18 rounded half up (numeric's own division keeps only as
+-- many digits as its scale rules give, so its quotient rounded again could differ in the last place)
 create or replace function cin_aux.div18(p_a numeric, p_b numeric) returns numeric
 language sql immutable parallel safe
-return round((p_a * 1.000000000000000000000000) / p_b, 18);
+return sign(p_a) * sign(p_b)
+  * div(2 * abs(p_a) * 1000000000000000000 + abs(p_b), 2 * abs(p_b)) * 0.000000000000000001;
 
 -- Refuses an unknown asset (not a market.assets row) with a message naming the field.
 create or replace function cin_aux.check_asset(p_field text, p_asset text) returns text
