@@ -97,16 +97,39 @@ export interface LedgerEntry {
   applyCount: number;
 }
 
+/**
+ * Takes the migration lock for the rest of the transaction `tx` (waits while another holds it).
+ * @example
+ * ```ts
+ * await sql.begin(async (tx) => { await lock(tx); … });
+ * ```
+ * @throws the driver's error when the connection fails (migrate() maps it to ConnectionError)
+ */
 export async function lock(tx: Queryable): Promise<void> {
   await tx`select pg_advisory_xact_lock(${MIGRATE_LOCK_KEY.toString()}::bigint)`;
 }
 
-/** Creates the ledger when missing (inside the caller's locked transaction). */
+/**
+ * Creates the ledger when missing (inside the caller's locked transaction).
+ * @example
+ * ```ts
+ * await sql.begin(async (tx) => { await lock(tx); await bootstrapLedger(tx); });
+ * ```
+ * @throws the driver's error (a role that may not create the schema: 42501; migrate() maps it)
+ */
 export async function bootstrapLedger(tx: Queryable): Promise<void> {
   await tx.unsafe('set local client_min_messages = warning');
   await tx.unsafe(BOOTSTRAP);
 }
 
+/**
+ * True when the ledger table exists.
+ * @example
+ * ```ts
+ * if (!(await ledgerExists(sql))) console.log('never migrated');
+ * ```
+ * @throws the driver's error when the connection fails
+ */
 export async function ledgerExists(sql: Queryable): Promise<boolean> {
   const [row] = await sql`select to_regclass(${`${LEDGER_SCHEMA}.ledger`}) is not null`.values();
   return row?.[0] === true;
@@ -117,6 +140,11 @@ const KINDS = new Set(['pack', 'step']);
 /**
  * Every ledger row by name; empty when the ledger does not exist yet. Read as text by position, so
  * a host `sql` with its own `transform` or type parsers (dates kept as strings…) reads it the same.
+ * @example
+ * ```ts
+ * (await readLedger(sql, ['02_settings'])).get('02_settings')?.checksum;
+ * ```
+ * @throws the driver's error when the connection fails (status() maps it to ConnectionError)
  */
 export async function readLedger(
   sql: Queryable,
@@ -148,6 +176,15 @@ export async function readLedger(
   return out;
 }
 
+/**
+ * Records a pack or step as applied (ledger row upserted, history row appended), inside the
+ * transaction that applied it.
+ * @example
+ * ```ts
+ * await recordApplied(tx, { name: '02_settings', kind: 'pack', checksum, sdkVersion: '0.1.0', durationMs: 12, reason: 'new' });
+ * ```
+ * @throws the driver's error when the write fails
+ */
 export async function recordApplied(
   tx: Queryable,
   entry: {

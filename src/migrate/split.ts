@@ -20,6 +20,15 @@ function isSpace(c: string | undefined): boolean {
   return c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v' || c === '\uFEFF';
 }
 
+/**
+ * The statements of a pack, in order, each with its text (without the comments above it) and where
+ * it starts; quoted text, `$tag$` bodies, nested comments and `begin atomic … end` stay whole.
+ * @example
+ * ```ts
+ * splitStatements("select ';';\n-- note\nselect 2").map((s) => [s.line, s.text]);
+ * // [[1, "select ';';"], [3, 'select 2']]
+ * ```
+ */
 export function splitStatements(sql: string): Statement[] {
   const out: Statement[] = [];
   const n = sql.length;
