@@ -159,15 +159,13 @@ async function check(sessionIds: string[], n: number, seed: number) {
            (r.principal_usdt < 0 or r.profit_usdt < 0 or r.units < 0) as neg
     from cin_aux.runtime_balances r where r.session_id = any(${sessionIds}::uuid[]) order by 1`;
   expect(rows).toEqual(
-    [...value.keys()]
-      .sort()
-      .map((k) => ({
-        k,
-        v: text(value.get(k)!),
-        u: text(units.get(k)!),
-        lots: text(units.get(k)!),
-        neg: false,
-      })),
+    [...value.keys()].sort().map((k) => ({
+      k,
+      v: text(value.get(k)!),
+      u: text(units.get(k)!),
+      lots: text(units.get(k)!),
+      neg: false,
+    })),
   );
   // Σ(principal + profit) = funded − Σ(fee + slippage) of the accepted moves, exactly
   const funded = scaled('1000') * BigInt(3 * sessionIds.length);
