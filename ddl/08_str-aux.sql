@@ -599,33 +599,35 @@ as $$
       on w.symbol = k.symbol and w.window_label = k.window_label and w.window_start = k.window_start
     join str_aux.sampling_specs sp on sp.label = w.spec
   ),
+  -- one index range scan of the window's samples per window (lateral), then one for the moments
   m as (
-    select w.symbol, w.window_label, w.window_start, count(*)::integer as samples_count,
-      avg(s.v_inner) as mi, avg(s.v_outer) as mo, avg(s.spread_avg) as spread_avg,
-      percentile_cont(0.95) within group (order by s.spread_avg) as spread_p95
+    select w.symbol, w.window_label, w.window_start, a.samples_count, a.mi, a.mo, a.spread_avg, a.spread_p95,
+           b.i2, b.i3, b.o2, b.o3
     from w
-    join str_aux.samples_5s s on s.symbol = w.symbol and s.ts >= w.lo and s.ts < w.hi
-    group by w.symbol, w.window_label, w.window_start
-  ),
-  mom as (
-    select w.symbol, w.window_label, w.window_start,
-      avg((s.v_inner - m.mi) ^ 2) as i2, avg((s.v_inner - m.mi) ^ 3) as i3,
-      avg((s.v_outer - m.mo) ^ 2) as o2, avg((s.v_outer - m.mo) ^ 3) as o3
-    from w
-    join m on m.symbol = w.symbol and m.window_label = w.window_label and m.window_start = w.window_start
-    join str_aux.samples_5s s on s.symbol = w.symbol and s.ts >= w.lo and s.ts < w.hi
-    group by w.symbol, w.window_label, w.window_start
+    cross join lateral (
+      select count(*)::integer as samples_count, avg(s.v_inner) as mi, avg(s.v_outer) as mo,
+             avg(s.spread_avg) as spread_avg,
+             percentile_cont(0.95) within group (order by s.spread_avg) as spread_p95
+      from str_aux.samples_5s s
+      where s.symbol = w.symbol and s.ts >= w.lo and s.ts < w.hi
+    ) a
+    cross join lateral (
+      select avg((s.v_inner - a.mi) ^ 2) as i2, avg((s.v_inner - a.mi) ^ 3) as i3,
+             avg((s.v_outer - a.mo) ^ 2) as o2, avg((s.v_outer - a.mo) ^ 3) as o3
+      from str_aux.samples_5s s
+      where s.symbol = w.symbol and s.ts >= w.lo and s.ts < w.hi
+    ) b
+    where a.samples_count > 0
   ),
   st as (
     insert into str_aux.window_stats as t (
       symbol, window_label, window_start, samples_count, v_inner_mean, v_inner_variance, v_inner_skew,
       v_outer_mean, v_outer_variance, v_outer_skew, spread_avg, spread_p95)
     select m.symbol, m.window_label, m.window_start, m.samples_count,
-      m.mi, mom.i2, case when mom.i2 > 0 then mom.i3 / (mom.i2 ^ 1.5) end,
-      m.mo, mom.o2, case when mom.o2 > 0 then mom.o3 / (mom.o2 ^ 1.5) end,
+      m.mi, m.i2, case when m.i2 > 0 then m.i3 / (m.i2 ^ 1.5) end,
+      m.mo, m.o2, case when m.o2 > 0 then m.o3 / (m.o2 ^ 1.5) end,
       m.spread_avg, m.spread_p95
     from m
-    join mom on mom.symbol = m.symbol and mom.window_label = m.window_label and mom.window_start = m.window_start
     order by 1, 2, 3
     on conflict (symbol, window_label, window_start) do update set
       samples_count = excluded.samples_count,
