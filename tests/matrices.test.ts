@@ -1172,3 +1172,24 @@ describe('instants read back exactly whatever the session TimeZone', () => {
     });
   }
 });
+
+describe('putPointsBulk takes rows as an array or an (async) iterable', () => {
+  it('an async generator and a Set write the same points as the array would', async () => {
+    async function* gen() {
+      for (let m = 0; m < 1500; m++) yield { seriesKey: 'iter:async', ts: minute(m), value: m };
+    }
+    expect(await putPointsBulk(db.sql, gen())).toBe(1500);
+    expect(await totals('iter:async')).toEqual({ series: 1, points: 1500, sum: (1499 * 1500) / 2 });
+    const set = new Set([{ seriesKey: 'iter:set', ts: minute(0), value: 2 }]);
+    expect(await putPointsBulk(db.sql, set)).toBe(1);
+    async function* bad() {
+      yield { seriesKey: 'iter:bad', ts: minute(0), value: 1 };
+      yield { seriesKey: 'iter:bad', ts: minute(1), value: Number.NaN };
+    }
+    const error = await caught(putPointsBulk(db.sql, bad()));
+    expect((error as ValidationError).issues).toEqual([
+      { path: [1, 'value'], message: 'expected a finite number' },
+    ]);
+    expect(await totals('iter:bad')).toEqual({ series: 0, points: 0, sum: null });
+  });
+});

@@ -159,8 +159,10 @@ export async function putPoint(sql: Queryable, input: PointInput): Promise<Store
  * one). Up to 1 000 points go in one call of `matrices.sp_put_points_bulk`; larger batches stream
  * as binary COPY into temporary stages, then one plain insert writes the points of series this call
  * created and one upsert merges the others (docs/matrices.md has the measurements). Instants are
- * whole milliseconds. Inside a transaction it runs in a savepoint and the COPY holds the connection:
- * do not run other queries on the same transaction concurrently.
+ * whole milliseconds; -0 is stored as 0 on both paths. `points` is an array or any (async)
+ * iterable of points, read whole before anything is sent (the batch stays all or nothing). Inside a
+ * transaction it runs in a savepoint and the COPY holds the connection: do not run other queries on
+ * the same transaction concurrently.
  * @example
  * ```ts
  * const n = await db.matrices.putPointsBulk([
@@ -169,16 +171,31 @@ export async function putPoint(sql: Queryable, input: PointInput): Promise<Store
  * ]); // n === 2
  * ```
  * @throws ValidationError when any point is malformed or holds a non-finite value (nothing is sent)
+ * @throws ConnectionError when the connection is lost (the batch is written whole or not at all)
  */
-export async function putPointsBulk(sql: Queryable, points: readonly PointInput[]): Promise<number> {
+export async function putPointsBulk(
+  sql: Queryable,
+  points: readonly PointInput[] | Iterable<PointInput> | AsyncIterable<PointInput>,
+): Promise<number> {
   const op = 'matrices.putPointsBulk';
-  const cols = toColumns(op, points);
+  const cols = toColumns(op, await collect(points));
   if (cols.size === 0) return 0;
   if (cols.size <= SMALL_BATCH) return putSmall(op, sql, cols);
   return run(
     op,
     inTransaction(sql, async (tx) => writeColumns(tx, cols, await resolveSeries(tx, cols.keys))),
   );
+}
+
+/** The points of an array as they are; of an iterable, read whole (anything else goes to zod as it is). */
+async function collect(points: unknown): Promise<unknown> {
+  if (Array.isArray(points) || points === null || typeof points !== 'object') return points;
+  if (Symbol.asyncIterator in points || Symbol.iterator in points) {
+    const out: unknown[] = [];
+    for await (const p of points as AsyncIterable<unknown>) out.push(p);
+    return out;
+  }
+  return points;
 }
 
 /** A small batch in one statement: `sp_put_points_bulk` over column arrays. */
