@@ -62,9 +62,22 @@ export function retryableInTransaction(e: unknown): e is ConflictError | Connect
 
 const OPERATION = 'transaction';
 
-function checkOptions(options: TransactionOptions): { retries: number; mode: string } {
+const OPTION_KEYS = new Set(['retries', 'isolation', 'onRetry']);
+
+function checkOptions(fn: unknown, given: unknown): { retries: number; mode: string } {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  if (typeof fn !== 'function') issues.push({ path: ['fn'], message: 'must be a function' });
+  const proto = given === null || typeof given !== 'object' ? undefined : Object.getPrototypeOf(given);
+  if (given !== undefined && proto !== Object.prototype && proto !== null) {
+    issues.push({ path: ['options'], message: 'must be a plain object' });
+    throw new ValidationError(OPERATION, issues);
+  }
+  const options = (given ?? {}) as TransactionOptions;
+  for (const key of Reflect.ownKeys(options)) {
+    if (typeof key !== 'string' || !OPTION_KEYS.has(key))
+      issues.push({ path: [String(key)], message: 'unknown option' });
+  }
   const retries = options.retries ?? 0;
-  const issues = [];
   if (!Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES)
     issues.push({ path: ['retries'], message: `must be a whole number from 0 to ${MAX_RETRIES}` });
   const isolation = options.isolation;
@@ -103,7 +116,7 @@ function attemptError(e: unknown, committing: boolean): unknown {
  * ```ts
  * await runTransaction(sql, async (tx) => tx`update t set v = v + 1`, { retries: 3, isolation: 'serializable' });
  * ```
- * @throws ValidationError when the options are malformed (nothing is sent)
+ * @throws ValidationError when `fn` is not a function or the options are malformed (nothing is sent)
  * @throws ConflictError (retryable) after the last attempt failed on 40001 / 40P01
  * @throws ConnectionError when the connection was lost (`afterCommit` once COMMIT was sent)
  */
@@ -112,7 +125,7 @@ export async function runTransaction<T>(
   fn: (tx: Queryable) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  const { retries, mode } = checkOptions(options ?? {});
+  const { retries, mode } = checkOptions(fn, options);
   const s = sql as Partial<postgres.Sql & postgres.TransactionSql>;
   if (typeof s.begin !== 'function') {
     try {

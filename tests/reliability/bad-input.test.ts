@@ -1,0 +1,469 @@
+// Bad input: fast-check generates invalid inputs (fixed seed) for every public writer of the client:
+// a valid-looking base input with one place poisoned (a value no field accepts), or a malformed
+// whole input. Each call must be refused with a CryptopiError, and a row count of every table before
+// and after shows that nothing was written. No raw TypeError / RangeError may reach a caller.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Client, type ClientScope, createClient } from '../../src/client.js';
+import { isCryptopiError } from '../../src/core/errors.js';
+import { startTestDatabase, type TestDatabase } from '../../src/testing/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { figures, rowCounts } from './helpers.js';
+
+const record = figures('bad-input');
+const SEED = 20260901;
+const RUNS = 12_000;
+
+let db: TestDatabase;
+let client: Client;
+beforeAll(async () => {
+  db = await startTestDatabase();
+  client = createClient(
+    { url: db.url },
+    { encryptionKey: 'a fuzzing key of 32 characters!!', postgres: { max: 4 } },
+  );
+});
+afterAll(async () => {
+  await client.close();
+  await db.close();
+});
+
+const bundleDir = tempDir('fuzz-bundle');
+const T = Date.UTC(2024, 0, 1);
+const id = '6f1c1f3e-8d44-4c61-9a63-2f0f5f4b2a10';
+const kline = {
+  symbol: 'BTCUSDT',
+  window: '1m',
+  openTime: T,
+  closeTime: T + 59_999,
+  open: 100,
+  high: 101,
+  low: 99,
+  close: 100.5,
+  volume: '1.5',
+};
+const restKline = [T, '100.0', '101.0', '99.0', '100.5', '1.5', T + 59_999, '150.0', 3, '0.5', '50.0', '0'];
+const trade = { e: 'trade', E: T, s: 'BTCUSDT', t: 1, p: '100.5', q: '0.5', T, m: true, M: true };
+const point = { seriesKey: 'fuzz:a', ts: T, value: 1.5, attrs: { run: 1 } };
+
+/** Every writer of the client, with a base input of the shape it takes (the poison makes it invalid). */
+const WRITERS: {
+  name: string;
+  base: unknown;
+  call: (c: ClientScope, input: unknown) => Promise<unknown>;
+}[] = [
+  {
+    name: 'settings.upsertWindow',
+    base: { label: '2h' },
+    call: (c, i) => c.settings.upsertWindow(i as never),
+  },
+  {
+    name: 'settings.updateParams',
+    base: { samplingSeconds: 5, cycleSeconds: 60 },
+    call: (c, i) => c.settings.updateParams(i as never),
+  },
+  {
+    name: 'settings.upsertProfile',
+    base: { email: 'fuzz@example.com', nickname: 'fz', params: { theme: 'dark' } },
+    call: (c, i) => c.settings.upsertProfile(i as never),
+  },
+  {
+    name: 'settings.syncCoinUniverse',
+    base: { symbols: ['BTCUSDT', 'ETHUSDT'], autoDisable: false },
+    call: (c, i) => c.settings.syncCoinUniverse(i as never),
+  },
+  {
+    name: 'settings.queueUniverseBatch',
+    base: { symbols: ['BTCUSDT'], autoDisable: false },
+    call: (c, i) => c.settings.queueUniverseBatch(i as never),
+  },
+  {
+    name: 'settings.upsertExternalAccount',
+    base: { provider: 'binance', label: 'main', meta: { tier: 1 } },
+    call: (c, i) => c.settings.upsertExternalAccount(i as never),
+  },
+  {
+    name: 'settings.upsertWallet',
+    base: { label: 'cold', network: 'bitcoin', address: 'bc1qfuzz', meta: { n: 1 } },
+    call: (c, i) => c.settings.upsertWallet(i as never),
+  },
+  {
+    name: 'settings.putWalletCredentials',
+    base: { walletId: id, exchange: 'binance', apiKey: 'fuzz-key-1', apiSecret: 'fuzz-secret-1' },
+    call: (c, i) => c.settings.putWalletCredentials(i as never),
+  },
+  {
+    name: 'settings.upsertRule',
+    base: { kind: 'scr', ruleId: 'api.markets', description: 'd', ruleJson: { ttl: 5 } },
+    call: (c, i) => c.settings.upsertRule(i as never),
+  },
+  {
+    name: 'market.upsertAsset',
+    base: { code: 'FUZ', name: 'Fuzz', precision: 8 },
+    call: (c, i) => c.market.upsertAsset(i as never),
+  },
+  {
+    name: 'market.upsertSymbol',
+    base: { symbol: 'FUZUSDT', status: 'OFF', priceTick: '0.01', metadata: { a: 1 } },
+    call: (c, i) => c.market.upsertSymbol(i as never),
+  },
+  { name: 'market.ingestKlineRow', base: kline, call: (c, i) => c.market.ingestKlineRow(i as never) },
+  {
+    name: 'market.ingestKlines',
+    base: [kline, { ...kline, openTime: T + 60_000, closeTime: T + 119_999 }],
+    call: (c, i) => c.market.ingestKlines(i as never),
+  },
+  {
+    name: 'market.ingestOrderbook',
+    base: { symbol: 'BTCUSDT', ts: T, bids: [[100, '1.5']], asks: [['101', 2]] },
+    call: (c, i) => c.market.ingestOrderbook(i as never),
+  },
+  {
+    name: 'documents.registerBundle',
+    base: { dir: bundleDir, prefix: 'fuzz/', version: '1' },
+    call: (c, i) => c.documents.registerBundle(i as never),
+  },
+  {
+    name: 'wallet.createAccount',
+    base: { ownerId: id, venue: 'binance', label: 'fuzz', baseCurrency: 'USDT' },
+    call: (c, i) => c.wallet.createAccount(i as never),
+  },
+  {
+    name: 'wallet.updateAccount',
+    base: { id, label: 'fuzz 2' },
+    call: (c, i) => c.wallet.updateAccount(i as never),
+  },
+  {
+    name: 'wallet.recordMoves',
+    base: {
+      accountId: id,
+      moves: [
+        { kind: 'deposit', asset: 'BTC', amount: '0.5', price: '100', occurredAt: T, externalId: 'fz-1' },
+      ],
+    },
+    call: (c, i) => c.wallet.recordMoves(i as never),
+  },
+  {
+    name: 'wallet.takeSnapshot',
+    base: { accountId: id, takenAt: T, balances: [{ asset: 'BTC', balance: '1' }] },
+    call: (c, i) => c.wallet.takeSnapshot(i as never),
+  },
+  {
+    name: 'matrices.ensureSeries',
+    base: { key: 'fuzz:a', name: 'n', scope: 's', unit: 'u', target: { x: 1 } },
+    call: (c, i) => c.matrices.ensureSeries(i as never),
+  },
+  { name: 'matrices.putPoint', base: point, call: (c, i) => c.matrices.putPoint(i as never) },
+  {
+    name: 'matrices.putPointsBulk',
+    base: [point, { ...point, ts: T + 1 }],
+    call: (c, i) => c.matrices.putPointsBulk(i as never),
+  },
+  {
+    name: 'matrices.putGrid',
+    base: {
+      matrixType: 'id_pct',
+      ts: T,
+      coins: ['BTC', 'ETH'],
+      values: [
+        [null, 0.5],
+        [-0.5, null],
+      ],
+    },
+    call: (c, i) => c.matrices.putGrid(i as never),
+  },
+  {
+    name: 'ingest.captureKlines',
+    base: { source: 'fuzz', symbol: 'BTCUSDT', window: '1m', payloads: [restKline] },
+    call: (c, i) => c.ingest.captureKlines(i as never),
+  },
+  {
+    name: 'ingest.captureTrades',
+    base: { source: 'fuzz', symbol: 'BTCUSDT', payloads: [trade] },
+    call: (c, i) => c.ingest.captureTrades(i as never),
+  },
+  {
+    name: 'ingest.startLoad',
+    base: { source: 'fuzz', stream: 'klines', symbol: 'BTCUSDT' },
+    call: (c, i) => c.ingest.startLoad(i as never),
+  },
+  {
+    name: 'ingest.finishLoad',
+    base: { id: 1, status: 'failed', rowsSeen: 1, error: 'e' },
+    call: (c, i) => c.ingest.finishLoad(i as never),
+  },
+  {
+    name: 'ingest.runLoad',
+    base: { source: 'fuzz', stream: 'klines', symbol: 'BTCUSDT' },
+    call: (c, i) => c.ingest.runLoad(i as never, async () => 1),
+  },
+  {
+    name: 'ingest.promoteKlines',
+    base: { source: 'fuzz', symbol: 'BTCUSDT', window: '1m', from: T },
+    call: (c, i) => c.ingest.promoteKlines(i as never),
+  },
+  {
+    name: 'transaction (options)',
+    base: { retries: 1, isolation: 'serializable' },
+    call: (c, i) => c.transaction(async (tx) => tx.settings.upsertWindow({ label: '3h' }), i as never),
+  },
+];
+
+// ---- poisons: values no field of any writer accepts -------------------------------------------
+
+function cyclic(): unknown {
+  const o: Record<string, unknown> = { a: 1 };
+  o.self = o;
+  return o;
+}
+function deep(depth: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { d: v };
+  return v;
+}
+function protoWith(bad: unknown): unknown {
+  const o = JSON.parse('{"__proto__": {"polluted": true}}') as Record<string, unknown>;
+  o.bad = bad;
+  return o;
+}
+const SQL = [
+  "'; drop table settings.windows; --",
+  '" or 1=1 --',
+  '$$; select pg_sleep(10); $$',
+  '\\x00',
+  "E'\\\\'",
+];
+
+/** A string no text field accepts: SQL fragments, unicode, emoji, long or not, with a NUL or a lone surrogate in it. */
+const badString = fc
+  .tuple(
+    fc.constantFrom(...SQL, 'ünïcødé ✓ 🚀', 'ok', ''),
+    fc.constantFrom('\u0000', '\uD800', '\uDFFF', 'a\uD83D', '\u0000\u0000'),
+    fc.constantFrom(0, 1, 300, 70_000, 1_100_000),
+    fc.boolean(),
+  )
+  .map(([text, bad, pad, before]) => {
+    const filler = 'x'.repeat(pad);
+    return before ? `${bad}${text}${filler}` : `${text}${filler}${bad}`;
+  });
+
+type Poison = { kind: string; make: () => unknown };
+const POISONS: fc.Arbitrary<Poison> = fc.oneof(
+  fc.constantFrom<Poison>(
+    { kind: 'NaN', make: () => Number.NaN },
+    { kind: 'Infinity', make: () => Number.POSITIVE_INFINITY },
+    { kind: '-Infinity', make: () => Number.NEGATIVE_INFINITY },
+    { kind: 'BigInt', make: () => 10n ** 30n },
+    { kind: 'cyclic object', make: cyclic },
+    { kind: 'symbol', make: () => Symbol('fuzz') },
+    { kind: 'function', make: () => () => 1 },
+    { kind: 'invalid Date', make: () => new Date(Number.NaN) },
+    { kind: 'Date in year 10000', make: () => new Date(Date.UTC(10_000, 0, 2)) },
+    { kind: 'Date before year 1', make: () => new Date(Date.UTC(-1, 0, 1)) },
+    { kind: 'deep JSON (5 000 levels)', make: () => deep(5_000) },
+    { kind: '__proto__ key holding a BigInt', make: () => protoWith(10n) },
+    { kind: 'class instance', make: () => new Map([['a', 1]]) },
+  ),
+  badString.map((s) => ({ kind: 'string with NUL / lone surrogate', make: () => s })),
+);
+
+/** Whole inputs that are not of any writer's shape. */
+const WRONG_WHOLE: Poison[] = [
+  { kind: 'whole: null', make: () => null },
+  { kind: 'whole: -0', make: () => -0 },
+  { kind: 'whole: NaN', make: () => Number.NaN },
+  { kind: 'whole: string', make: () => "'; drop table x; --" },
+  { kind: 'whole: true', make: () => true },
+  { kind: 'whole: BigInt', make: () => 1n },
+  { kind: 'whole: cyclic', make: cyclic },
+  { kind: 'whole: Date', make: () => new Date(T) },
+];
+
+/** Every path into a value's objects and arrays (the root excluded). */
+function paths(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+  if (v === null || typeof v !== 'object') return [];
+  const out: (string | number)[][] = [];
+  const entries: [string | number, unknown][] = Array.isArray(v)
+    ? v.map((x, i) => [i, x] as [number, unknown])
+    : Object.entries(v as Record<string, unknown>);
+  for (const [k, x] of entries) {
+    out.push([...at, k]);
+    out.push(...paths(x, [...at, k]));
+  }
+  return out;
+}
+/** Fields holding free JSON (any key is valid there) or exchange payloads (extra keys allowed). */
+const FREE = new Set(['meta', 'params', 'metadata', 'ruleJson', 'target', 'attrs', 'payloads']);
+
+/** Objects inside a value (the root included) where an extra key is refused: not inside free JSON. */
+function objectPaths(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+  if (v === null || typeof v !== 'object') return [];
+  if (at.some((k) => typeof k === 'string' && FREE.has(k))) return [];
+  const here = Array.isArray(v) ? [] : [at];
+  const entries: [string | number, unknown][] = Array.isArray(v)
+    ? v.map((x, i) => [i, x] as [number, unknown])
+    : Object.entries(v as Record<string, unknown>);
+  return [...here, ...entries.flatMap(([k, x]) => objectPaths(x, [...at, k]))];
+}
+function setAt(root: unknown, path: (string | number)[], value: unknown): unknown {
+  const copy = structuredClone(root);
+  let o = copy as Record<string | number, unknown>;
+  for (const k of path.slice(0, -1)) o = o[k] as Record<string | number, unknown>;
+  o[path.at(-1)!] = value;
+  return copy;
+}
+function addKey(root: unknown, path: (string | number)[], key: string): unknown {
+  const copy = structuredClone(root);
+  let o = copy as Record<string | number, unknown>;
+  for (const k of path) o = o[k] as Record<string | number, unknown>;
+  // an own "__proto__" property, as JSON.parse makes it (an assignment would set the prototype)
+  Object.defineProperty(o, key, { value: 1, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+interface Case {
+  writer: number;
+  how: string;
+  input: () => unknown;
+}
+
+const cases: fc.Arbitrary<Case> = fc.integer({ min: 0, max: WRITERS.length - 1 }).chain((writer) => {
+  const base = WRITERS[writer]!.base;
+  const ps = paths(base);
+  const os = objectPaths(base);
+  return fc.oneof(
+    {
+      weight: 8,
+      arbitrary: fc.tuple(fc.integer({ min: 0, max: ps.length - 1 }), POISONS).map(([p, poison]) => ({
+        writer,
+        how: `${poison.kind} at ${ps[p]!.join('.')}`,
+        input: () => setAt(base, ps[p]!, poison.make()),
+      })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(
+          fc.integer({ min: 0, max: Math.max(0, os.length - 1) }),
+          fc.constantFrom('extraKey', '__proto__', 'constructor'),
+        )
+        .map(([p, key]) => ({
+          writer,
+          how: `extra key ${key} at ${(os[p] ?? []).join('.') || '(root)'}`,
+          input: () => addKey(base, os[p] ?? [], key),
+        })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(...WRONG_WHOLE)
+        .map((poison) => ({ writer, how: poison.kind, input: poison.make })),
+    },
+  );
+});
+
+class Rollback extends Error {}
+
+/**
+ * Defects of module code this suite found, reported to the modules' owners (not fixed here). A case
+ * matching one runs in a rolled-back transaction and is listed as open in docs/reliability.md; a
+ * fixed defect simply stops matching anything refused. Remove an entry once its module is fixed.
+ */
+const KNOWN_DEFECTS: { writer: string; how: RegExp; note: string }[] = [
+  {
+    writer: 'matrices.putGrid',
+    how: /^(NaN|Infinity|-Infinity) at values\./,
+    note: '`matrices.putGrid` accepts NaN / ±Infinity in `values` (GridCell checks typeof number only) and stores the grid',
+  },
+  {
+    writer: 'settings.updateParams',
+    how: /^whole: Date$/,
+    note: '`settings.updateParams(new Date())` is accepted as `{}` (a class instance passes the strict object)',
+  },
+];
+
+describe('bad input to every writer', () => {
+  it(`${RUNS.toLocaleString('en-US')} generated invalid inputs: each refused with a CryptopiError, nothing written`, async () => {
+    const before = await rowCounts(db.sql);
+    const generated = fc.sample(cases, { seed: SEED, numRuns: RUNS });
+    const failures = new Map<string, { writer: string; how: string; got: string; times: number }>();
+    const perWriter = new Map<string, number>();
+    const open = new Map<string, number>();
+    for (const c of generated) {
+      const w = WRITERS[c.writer]!;
+      perWriter.set(w.name, (perWriter.get(w.name) ?? 0) + 1);
+      // the case's kind: the path's indexes folded
+      const how = c.how.replace(/\.\d+/g, '.#');
+      const known = KNOWN_DEFECTS.find((k) => k.writer === w.name && k.how.test(how));
+      let got: string | undefined;
+      try {
+        if (known) {
+          // a defect reported to the module's owner: run it where it cannot write, and keep counting
+          await client.transaction(async (tx) => {
+            await w.call(tx, c.input());
+            throw new Rollback();
+          });
+        } else {
+          await w.call(client, c.input());
+        }
+        got = 'resolved (accepted)';
+      } catch (e) {
+        if (e instanceof Rollback) got = 'resolved (accepted)';
+        else if (!isCryptopiError(e))
+          got = `raw ${(e as Error)?.name}: ${String((e as Error)?.message).slice(0, 120)}`;
+      }
+      if (got === undefined) continue;
+      if (known) {
+        open.set(known.note, (open.get(known.note) ?? 0) + 1);
+        continue;
+      }
+      const key = `${w.name}|${how}|${got}`;
+      const f = failures.get(key);
+      if (f) f.times++;
+      else failures.set(key, { writer: w.name, how, got, times: 1 });
+    }
+    const after = await rowCounts(db.sql);
+    if (process.env.CRYPTOPI_FUZZ_REPORT)
+      (await import('node:fs')).writeFileSync(
+        process.env.CRYPTOPI_FUZZ_REPORT,
+        JSON.stringify([...failures.values()], null, 1),
+      );
+    const changed = Object.keys(after)
+      .filter((t) => after[t] !== before[t])
+      .map((t) => `${t}: ${before[t]} → ${after[t]}`);
+    expect({ changed, failures: [...failures.values()] }).toEqual({ changed: [], failures: [] });
+    expect([...perWriter.keys()].sort()).toEqual(WRITERS.map((w) => w.name).sort());
+    record({
+      id: 'bad-input.1-writers',
+      area: 'bad-input',
+      tried: `generated invalid inputs (seed ${SEED}) to the ${WRITERS.length} writers of the client: NaN, ±Infinity, BigInt, cyclic and 5 000-deep JSON, symbols, functions, invalid and out-of-range Dates, class instances, "__proto__"/extra keys, strings with NUL or lone surrogates (SQL fragments, unicode, up to 1.1 M characters), wrong whole inputs (null, -0, …)`,
+      times: RUNS,
+      held:
+        `${(RUNS - [...open.values()].reduce((a, b) => a + b, 0)).toLocaleString('en-US')} of ${RUNS.toLocaleString('en-US')} refused with a CryptopiError (no raw TypeError / RangeError); the row count of every table unchanged` +
+        (open.size === 0
+          ? ''
+          : `; open defects (accepted, run rolled back): ${[...open].map(([note, n]) => `${note} (${n}×)`).join('; ')}`),
+    });
+  }, 300_000);
+
+  it('the bases are of the writers’ shapes (a base alone is accepted or refused by the database, not by its shape)', async () => {
+    // each base, alone, inside a transaction rolled back: the poison is what makes the cases invalid
+    const shapeRefusals: string[] = [];
+    for (const w of WRITERS) {
+      if (w.name.startsWith('transaction')) continue;
+      await client
+        .transaction(async (tx) => {
+          try {
+            await w.call(tx, structuredClone(w.base));
+          } catch (e) {
+            const issues = (e as { issues?: unknown[] }).issues;
+            if ((e as Error).name === 'ValidationError' && issues && !(e as { sqlstate?: string }).sqlstate)
+              shapeRefusals.push(`${w.name}: ${(e as Error).message}`);
+          }
+          throw new Error('rollback');
+        })
+        .catch(() => {});
+    }
+    expect(shapeRefusals).toEqual([]);
+  }, 120_000);
+});
