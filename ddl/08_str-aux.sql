@@ -29,6 +29,18 @@ language sql immutable parallel safe
 return case when date_bin(p_step, p_ts, timestamptz '1970-01-01 00:00:00+00') = p_ts then p_ts
             else date_bin(p_step, p_ts, timestamptz '1970-01-01 00:00:00+00') + p_step end;
 
+-- a / b, except that a quotient PostgreSQL would refuse as an underflow (|a| below 1e-290, a
+-- subnormal result) is 0: float8 arithmetic raises an error where IEEE rounds to zero.
+create or replace function str_aux.safe_div(a double precision, b double precision) returns double precision
+language sql immutable parallel safe
+return case when a is null or b is null then null when a = 0 or abs(a) >= 1e-290 then a / b else 0 end;
+
+-- A deviation from the mean for the moments: below 1e-100 in magnitude it counts as 0 (its square or
+-- cube would underflow, which PostgreSQL raises as an error).
+create or replace function str_aux.deviation(x double precision, m double precision) returns double precision
+language sql immutable parallel safe
+return case when abs(x - m) < 1e-100 then 0 else x - m end;
+
 -- Refuses (22023) window labels settings.windows does not hold.
 create or replace function str_aux.check_window_labels(p_labels text[]) returns void
 language plpgsql stable
@@ -286,7 +298,7 @@ create table if not exists str_aux.windows (
 create index if not exists windows_label_start_idx on str_aux.windows (window_label, window_start);
 
 -- Stats over a window's samples: population variance (divided by n) and population skewness
--- g1 = m3 / m2^(3/2) (null when fewer than one value or m2 = 0); spread p95 is percentile_cont(0.95)
+-- g1 = m3 / m2^(3/2) (null without values or when m2 = 0; deviations below 1e-100 count as 0); spread p95 is percentile_cont(0.95)
 -- of the samples' spread_avg (linear interpolation between closest ranks).
 create table if not exists str_aux.window_stats (
   symbol           text not null,
@@ -380,7 +392,7 @@ as $$
       avg(s.volt) as volt_avg, count(s.volt)::integer as volt_n,
       avg(s.inertia) as inertia_avg, count(s.inertia)::integer as inertia_n,
       avg(s.spread_avg) as spread_avg, count(s.spread_avg)::integer as spread_n,
-      (array_agg((s.mid_min + s.mid_max) / 2 order by s.ts desc)
+      (array_agg(str_aux.safe_div(s.mid_min + s.mid_max, 2) order by s.ts desc)
         filter (where s.mid_min is not null and s.mid_max is not null))[1] as mid_close,
       (array_agg(s.mode_general order by s.ts desc) filter (where s.mode_general is not null))[1] as mode_general_close,
       (array_agg(s.mode_b order by s.ts desc) filter (where s.mode_b is not null))[1] as mode_b_close
@@ -486,20 +498,20 @@ as $$
     select k.symbol, k.window_label, k.window_start, k.window_end, k.spec,
       count(*)::integer as cycles_count, sum(c.samples_count)::integer as samples_count,
       min(c.v_inner_min) as v_inner_min, max(c.v_inner_max) as v_inner_max,
-      sum(c.v_inner_avg * c.v_inner_n) / nullif(sum(c.v_inner_n), 0) as v_inner_avg,
+      str_aux.safe_div(sum(c.v_inner_avg * c.v_inner_n), nullif(sum(c.v_inner_n), 0)) as v_inner_avg,
       (array_agg(c.v_inner_close order by c.cycle_start desc) filter (where c.v_inner_close is not null))[1] as v_inner_close,
       min(c.v_outer_min) as v_outer_min, max(c.v_outer_max) as v_outer_max,
-      sum(c.v_outer_avg * c.v_outer_n) / nullif(sum(c.v_outer_n), 0) as v_outer_avg,
+      str_aux.safe_div(sum(c.v_outer_avg * c.v_outer_n), nullif(sum(c.v_outer_n), 0)) as v_outer_avg,
       (array_agg(c.v_outer_close order by c.cycle_start desc) filter (where c.v_outer_close is not null))[1] as v_outer_close,
-      sum(c.v_swap_avg * c.v_swap_n) / nullif(sum(c.v_swap_n), 0) as v_swap_avg,
+      str_aux.safe_div(sum(c.v_swap_avg * c.v_swap_n), nullif(sum(c.v_swap_n), 0)) as v_swap_avg,
       (array_agg(c.v_swap_close order by c.cycle_start desc) filter (where c.v_swap_close is not null))[1] as v_swap_close,
-      sum(c.v_tendency_avg * c.v_tendency_n) / nullif(sum(c.v_tendency_n), 0) as v_tendency_avg,
+      str_aux.safe_div(sum(c.v_tendency_avg * c.v_tendency_n), nullif(sum(c.v_tendency_n), 0)) as v_tendency_avg,
       (array_agg(c.v_tendency_close order by c.cycle_start desc) filter (where c.v_tendency_close is not null))[1] as v_tendency_close,
-      sum(c.disruption_avg * c.disruption_n) / nullif(sum(c.disruption_n), 0) as disruption_avg,
-      sum(c.amp_avg * c.amp_n) / nullif(sum(c.amp_n), 0) as amp_avg,
-      sum(c.volt_avg * c.volt_n) / nullif(sum(c.volt_n), 0) as volt_avg,
-      sum(c.inertia_avg * c.inertia_n) / nullif(sum(c.inertia_n), 0) as inertia_avg,
-      sum(c.spread_avg * c.spread_n) / nullif(sum(c.spread_n), 0) as spread_avg,
+      str_aux.safe_div(sum(c.disruption_avg * c.disruption_n), nullif(sum(c.disruption_n), 0)) as disruption_avg,
+      str_aux.safe_div(sum(c.amp_avg * c.amp_n), nullif(sum(c.amp_n), 0)) as amp_avg,
+      str_aux.safe_div(sum(c.volt_avg * c.volt_n), nullif(sum(c.volt_n), 0)) as volt_avg,
+      str_aux.safe_div(sum(c.inertia_avg * c.inertia_n), nullif(sum(c.inertia_n), 0)) as inertia_avg,
+      str_aux.safe_div(sum(c.spread_avg * c.spread_n), nullif(sum(c.spread_n), 0)) as spread_avg,
       (array_agg(c.mid_close order by c.cycle_start desc) filter (where c.mid_close is not null))[1] as mid_close,
       (array_agg(c.mode_general_close order by c.cycle_start desc) filter (where c.mode_general_close is not null))[1] as mode_general_close,
       (array_agg(c.mode_b_close order by c.cycle_start desc) filter (where c.mode_b_close is not null))[1] as mode_b_close
@@ -612,8 +624,8 @@ as $$
       where s.symbol = w.symbol and s.ts >= w.lo and s.ts < w.hi
     ) a
     cross join lateral (
-      select avg((s.v_inner - a.mi) ^ 2) as i2, avg((s.v_inner - a.mi) ^ 3) as i3,
-             avg((s.v_outer - a.mo) ^ 2) as o2, avg((s.v_outer - a.mo) ^ 3) as o3
+      select avg(str_aux.deviation(s.v_inner, a.mi) ^ 2) as i2, avg(str_aux.deviation(s.v_inner, a.mi) ^ 3) as i3,
+             avg(str_aux.deviation(s.v_outer, a.mo) ^ 2) as o2, avg(str_aux.deviation(s.v_outer, a.mo) ^ 3) as o3
       from str_aux.samples_5s s
       where s.symbol = w.symbol and s.ts >= w.lo and s.ts < w.hi
     ) b
