@@ -209,7 +209,8 @@ it('listWindows reads only the labels asked for, in one call; unknown labels are
     { path: ['labels', 0], message: 'must not contain NUL (U+0000)' },
     {
       path: ['labels', 0],
-      message: 'expected a window label such as 15m (a letter or digit, then up to 31 letters, digits, _ or -)',
+      message:
+        'expected a window label such as 15m (a letter or digit, then up to 31 letters, digits, _ or -)',
     },
   ]);
 });
