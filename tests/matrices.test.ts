@@ -120,7 +120,7 @@ describe('putPoint', () => {
       value: -2.25,
       attrs: null,
     });
-    expect(await pointsBetween(db.sql, { seriesKeys: ['pp:a'], from: minute(0), to: minute(10) })).toEqual([
+    expect(await pointsBetween(db.sql, { seriesKeys: ['pp:a'], from: minute(0), to: minute(11) })).toEqual([
       { seriesKey: 'pp:a', ts: minute(1), value: -2.25, attrs: null },
     ]);
   });
@@ -158,7 +158,7 @@ describe('putPoint', () => {
     const rows = await Promise.all(writes);
     expect(new Set(rows.map((r) => r.seriesId)).size).toBe(1);
     expect(
-      (await pointsBetween(db.sql, { seriesKeys: ['pp:race'], from: minute(0), to: minute(7) })).map(
+      (await pointsBetween(db.sql, { seriesKeys: ['pp:race'], from: minute(0), to: minute(8) })).map(
         (p) => p.value,
       ),
     ).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -197,7 +197,7 @@ describe('putPointsBulk', () => {
     }
     expect(ordered).toBe(true);
     expect({ n, sum }).toEqual({ n: 200_000, sum: expected.sum });
-    expect(await pointsBetween(db.sql, { seriesKeys: ['bulk:3'], from: minute(0), to: minute(2) })).toEqual([
+    expect(await pointsBetween(db.sql, { seriesKeys: ['bulk:3'], from: minute(0), to: minute(3) })).toEqual([
       { seriesKey: 'bulk:3', ts: minute(0), value: half(3, 0), attrs: null },
       { seriesKey: 'bulk:3', ts: minute(1), value: half(3, 1), attrs: null },
       { seriesKey: 'bulk:3', ts: minute(2), value: half(3, 2), attrs: null },
@@ -231,20 +231,20 @@ describe('putPointsBulk', () => {
       { seriesKey: 'upsx:1', ts: minute(0), value: 7 },
     );
     expect(await putPointsBulk(db.sql, points)).toBe(5100);
-    expect(await pointsBetween(db.sql, { seriesKeys: ['ups:0'], from: minute(0), to: minute(1) })).toEqual([
+    expect(await pointsBetween(db.sql, { seriesKeys: ['ups:0'], from: minute(0), to: minute(2) })).toEqual([
       { seriesKey: 'ups:0', ts: minute(0), value: 99, attrs: null },
       { seriesKey: 'ups:0', ts: minute(1), value: 1, attrs: null },
     ]);
-    expect(await pointsBetween(db.sql, { seriesKeys: ['ups:998'], from: minute(9), to: minute(10) })).toEqual(
+    expect(await pointsBetween(db.sql, { seriesKeys: ['ups:998'], from: minute(9), to: minute(11) })).toEqual(
       [
         { seriesKey: 'ups:998', ts: minute(9), value: 508, attrs: null },
         { seriesKey: 'ups:998', ts: minute(10), value: half(998, 10), attrs: null },
       ],
     );
-    expect(await pointsBetween(db.sql, { seriesKeys: ['upsx:1'], from: minute(0), to: minute(0) })).toEqual([
+    expect(await pointsBetween(db.sql, { seriesKeys: ['upsx:1'], from: minute(0), to: minute(1) })).toEqual([
       { seriesKey: 'upsx:1', ts: minute(0), value: 7, attrs: null },
     ]);
-    expect(await pointsBetween(db.sql, { seriesKeys: ['upsx:2'], from: minute(0), to: minute(0) })).toEqual([
+    expect(await pointsBetween(db.sql, { seriesKeys: ['upsx:2'], from: minute(0), to: minute(1) })).toEqual([
       { seriesKey: 'upsx:2', ts: minute(0), value: 0.5, attrs: { s: 2 } },
     ]);
     expect(await totals('upsx:')).toEqual({ series: 100, points: 100, sum: 99 * 0.5 + 7 });
@@ -257,10 +257,10 @@ describe('putPointsBulk', () => {
       { seriesKey: 'small:b', ts: minute(1), value: 3 },
     ]);
     expect(n).toBe(2);
-    expect(await pointsBetween(db.sql, { seriesKeys: ['small:a'], from: minute(0), to: minute(1) })).toEqual([
+    expect(await pointsBetween(db.sql, { seriesKeys: ['small:a'], from: minute(0), to: minute(2) })).toEqual([
       { seriesKey: 'small:a', ts: minute(0), value: 2, attrs: { q: 'y' } },
     ]);
-    expect(await pointsBetween(db.sql, { seriesKeys: ['small:b'], from: minute(0), to: minute(1) })).toEqual([
+    expect(await pointsBetween(db.sql, { seriesKeys: ['small:b'], from: minute(0), to: minute(2) })).toEqual([
       { seriesKey: 'small:b', ts: minute(1), value: 3, attrs: null },
     ]);
     expect(await putPointsBulk(db.sql, [])).toBe(0);
@@ -451,7 +451,7 @@ describe('grids', () => {
     const cellSeries = await getSeries(db.sql, 'id_pct:C01/C02');
     expect(cellSeries?.target).toEqual({ matrixType: 'id_pct', base: 'C01', quote: 'C02', symbol: 'C01C02' });
     expect(
-      await pointsBetween(db.sql, { seriesKeys: ['id_pct:C01/C02'], from: minute(0), to: minute(0) }),
+      await pointsBetween(db.sql, { seriesKeys: ['id_pct:C01/C02'], from: minute(0), to: minute(1) }),
     ).toEqual([{ seriesKey: 'id_pct:C01/C02', ts: minute(0), value: expected[1]![2], attrs: null }]);
   });
 
@@ -721,7 +721,7 @@ describe('points belong to a series (checked per statement, in place of a foreig
     ]);
     await db.sql`delete from matrices.series where key = 'ri:del'`;
     expect(await totals('ri:del')).toEqual({ series: 0, points: 0, sum: null });
-    expect(await pointsBetween(db.sql, { seriesKeys: ['ri:keep'], from: minute(0), to: minute(1) })).toEqual([
+    expect(await pointsBetween(db.sql, { seriesKeys: ['ri:keep'], from: minute(0), to: minute(2) })).toEqual([
       { seriesKey: 'ri:keep', ts: minute(0), value: 3, attrs: null },
     ]);
     expect(await orphans()).toBe(0);
@@ -837,7 +837,7 @@ describe('a host pool without fetched array types', () => {
       }));
       // first queries of a fresh pool, concurrently: no array type has been fetched
       expect(await Promise.all([putPointsBulk(host, small), putPointsBulk(host, large)])).toEqual([2, 3000]);
-      expect(await pointsBetween(host, { seriesKeys: ['ft:a'], from: minute(0), to: minute(0) })).toEqual([
+      expect(await pointsBetween(host, { seriesKeys: ['ft:a'], from: minute(0), to: minute(1) })).toEqual([
         { seriesKey: 'ft:a', ts: minute(0), value: 1.25, attrs: { note: 'say "hi" \\ there' } },
       ]);
       const grid = {
@@ -1047,7 +1047,7 @@ describe('JSON inputs (attrs, target) are JSON values only, checked before anyth
     );
     for (const key of ['proto:point', 'proto:small', 'proto:copy']) {
       expect(await stored(key)).toBe(text);
-      const [p] = await pointsBetween(db.sql, { seriesKeys: [key], from: minute(0), to: minute(0) });
+      const [p] = await pointsBetween(db.sql, { seriesKeys: [key], from: minute(0), to: minute(1) });
       expect(own(p?.attrs)).toEqual({ polluted: true });
       expect(JSON.stringify(p?.attrs)).toBe('{"a":1,"__proto__":{"polluted":true}}');
     }
@@ -1086,7 +1086,7 @@ describe('pointsBetween and listSeries read many series in one call', () => {
       'many:a',
       'many:b',
     ]);
-    const none = await caught(pointsBetween(db.sql, { seriesKeys: [], from: minute(0), to: minute(1) }));
+    const none = await caught(pointsBetween(db.sql, { seriesKeys: [], from: minute(0), to: minute(2) }));
     expect((none as ValidationError).issues.map((i) => i.path)).toEqual([['seriesKeys']]);
   });
 });
@@ -1130,7 +1130,7 @@ describe('instants read back exactly whatever the session TimeZone', () => {
           const row = await putPoint(sql, { seriesKey: key, ts, value: i });
           expect(row.ts.toISOString()).toBe(instants[i]);
         }
-        const read = await pointsBetween(sql, { seriesKeys: [key], from: dates[0]!, to: dates.at(-1)! });
+        const read = await pointsBetween(sql, { seriesKeys: [key], from: dates[0]! });
         expect(read.map((p) => p.ts.toISOString())).toEqual(instants);
         const [latest] = await latestPoints(sql, { keys: [key] });
         expect(latest?.ts.toISOString()).toBe(instants.at(-1));
@@ -1138,11 +1138,7 @@ describe('instants read back exactly whatever the session TimeZone', () => {
           sql,
           dates.map((ts, i) => ({ seriesKey: `${key}:bulk`, ts, value: i })),
         );
-        const bulk = await pointsBetween(sql, {
-          seriesKeys: [`${key}:bulk`],
-          from: dates[0]!,
-          to: dates.at(-1)!,
-        });
+        const bulk = await pointsBetween(sql, { seriesKeys: [`${key}:bulk`], from: dates[0]! });
         expect(bulk.map((p) => p.ts.toISOString())).toEqual(instants);
         expect((await getSeries(sql, key))?.createdAt).toEqual((await getSeries(db.sql, key))?.createdAt);
         const matrixType = `tz${['Europe/Amsterdam', 'Asia/Kolkata', 'America/New_York'].indexOf(zone)}`;
@@ -1191,5 +1187,21 @@ describe('putPointsBulk takes rows as an array or an (async) iterable', () => {
       { path: [1, 'value'], message: 'expected a finite number' },
     ]);
     expect(await totals('iter:bad')).toEqual({ series: 0, points: 0, sum: null });
+  });
+});
+
+describe('pointsBetween reads [from, to): from inclusive, to exclusive, either end open', () => {
+  it('an end given bounds the range; an end absent leaves it open', async () => {
+    await putPointsBulk(
+      db.sql,
+      [0, 1, 2, 3].map((m) => ({ seriesKey: 'range:a', ts: minute(m), value: m })),
+    );
+    const read = async (range: { from?: Date; to?: Date }) =>
+      (await pointsBetween(db.sql, { seriesKeys: ['range:a'], ...range })).map((p) => p.value);
+    expect(await read({ from: minute(1), to: minute(3) })).toEqual([1, 2]);
+    expect(await read({ from: minute(1) })).toEqual([1, 2, 3]);
+    expect(await read({ to: minute(1) })).toEqual([0]);
+    expect(await read({})).toEqual([0, 1, 2, 3]);
+    expect(await read({ from: minute(2), to: minute(2) })).toEqual([]);
   });
 });

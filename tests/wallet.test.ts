@@ -209,7 +209,7 @@ it('recordMoves is idempotent: a replay inserts nothing twice and reports the sk
     },
   ]);
   expect(
-    (await listMoves(db.sql, { accountIds: [acc.id], asset: 'BTC', since: at(2), until: at(3) })).map(
+    (await listMoves(db.sql, { accountIds: [acc.id], asset: 'BTC', from: at(2), to: at(3) })).map(
       (m) => m.kind,
     ),
   ).toEqual(['fee']);
@@ -1016,7 +1016,7 @@ describe('instants read back exactly whatever the session TimeZone', () => {
         expect(
           (await listMoves(sql, { accountIds: [acc.id] })).map((m) => m.occurredAt.toISOString()),
         ).toEqual(instants);
-        const since = await listMoves(sql, { accountIds: [acc.id], since: instants[2], until: instants[3] });
+        const since = await listMoves(sql, { accountIds: [acc.id], from: instants[2], to: instants[3] });
         expect(since.map((m) => m.externalId)).toEqual(['tz-2']);
         const snaps = await takeSnapshot(sql, {
           accountId: acc.id,

@@ -277,9 +277,9 @@ function parsePointRows(source: string, rows: readonly unknown[]): PointRow[] {
 }
 
 /**
- * The points of one or more series with `from <= ts <= to`, in one round trip: by series in the
- * order given (a key given twice counts once; an unknown key has no rows), each in time order.
- * Every row names its series (`seriesKey`).
+ * The points of one or more series with `from <= ts < to` (an absent end is open), in one round
+ * trip: by series in the order given (a key given twice counts once; an unknown key has no rows),
+ * each in time order. Every row names its series (`seriesKey`).
  *
  * Reads `matrices.points` through its primary key.
  * @example
@@ -296,13 +296,16 @@ export async function pointsBetween(sql: Queryable, input: PointsBetweenInput): 
   const op = 'matrices.pointsBetween';
   const q = parseInput(op, PointsBetweenInput, input);
   const keys = [...new Set(q.seriesKeys)];
+  const none = sql``;
   const rows = await run(
     op,
     sql`
       select k.key as "seriesKey", util.epoch_ms(p.ts) as ts, p.value, p.attrs
       from unnest(${pgArray(keys)}::text[]) with ordinality as k (key, ord)
       join matrices.series s on s.key = k.key
-      join matrices.points p on p.series_id = s.id and p.ts >= ${q.from} and p.ts <= ${q.to}
+      join matrices.points p on p.series_id = s.id
+        ${q.from ? sql`and p.ts >= ${q.from}` : none}
+        ${q.to ? sql`and p.ts < ${q.to}` : none}
       order by k.ord, p.ts
     `,
   );

@@ -117,11 +117,13 @@ export type PointInput = z.input<typeof PointInput>;
 export const PointsBulkInput = z.array(PointInput);
 export type PointsBulkInput = z.input<typeof PointsBulkInput>;
 
-/** Input of `pointsBetween`: the series and the range (`from <= ts <= to`). */
+/** Input of `pointsBetween`: the series and the range, `from <= ts < to` (an absent end is open). */
 export const PointsBetweenInput = z.strictObject({
   seriesKeys: z.array(SeriesKey).min(1).max(MAX_KEYS).readonly(),
-  from: instant,
-  to: instant,
+  /** Inclusive; absent: from the first point. */
+  from: instant.optional(),
+  /** Exclusive; absent: up to the last point. */
+  to: instant.optional(),
 });
 export type PointsBetweenInput = z.input<typeof PointsBetweenInput>;
 

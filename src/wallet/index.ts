@@ -224,13 +224,13 @@ export async function recordMoves(sql: Queryable, input: RecordMovesInput): Prom
 }
 
 /**
- * The moves of one or more accounts, oldest first (by `occurredAt`, then insertion); each row names
+ * The moves of one or more accounts (`occurredAt` in `[from, to)` when given), oldest first (by `occurredAt`, then insertion); each row names
  * its account. One round trip for any number of accounts.
  *
  * Reads `wallet.moves`.
  * @example
  * ```ts
- * const btc = await db.wallet.listMoves({ accountIds: [accountId], asset: 'BTC', since: '2025-01-01T00:00:00Z' });
+ * const btc = await db.wallet.listMoves({ accountIds: [accountId], asset: 'BTC', from: '2025-01-01T00:00:00Z' });
  * ```
  * @throws ValidationError when an id or a filter is malformed (nothing is sent)
  * @throws NotFoundError when an account does not exist (`key` `{ id }`: the first such id given)
@@ -250,8 +250,8 @@ export async function listMoves(sql: Queryable, input: ListMovesInput): Promise<
       from wallet.moves
       where account_id = any(${pgArray(ids)}::uuid[])
         ${q.asset !== undefined ? sql`and asset = ${q.asset}` : none}
-        ${q.since !== undefined ? sql`and occurred_at >= ${q.since}::timestamptz` : none}
-        ${q.until !== undefined ? sql`and occurred_at < ${q.until}::timestamptz` : none}
+        ${q.from !== undefined ? sql`and occurred_at >= ${q.from}::timestamptz` : none}
+        ${q.to !== undefined ? sql`and occurred_at < ${q.to}::timestamptz` : none}
       order by occurred_at, id
       limit ${q.limit ?? null}::integer
     `,

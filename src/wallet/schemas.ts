@@ -177,12 +177,14 @@ export const MoveRow = z.object({
 });
 export type MoveRow = z.infer<typeof MoveRow>;
 
-/** Input of `listMoves`: the accounts, and filters (`since` inclusive, `until` exclusive). */
+/** Input of `listMoves`: the accounts, and filters (`occurredAt` in `[from, to)`; an absent end is open). */
 export const ListMovesInput = z.strictObject({
   accountIds: z.array(uuid).min(1).max(MAX_KEYS).readonly(),
   asset: assetCode.optional(),
-  since: instant.optional(),
-  until: instant.optional(),
+  /** Inclusive. */
+  from: instant.optional(),
+  /** Exclusive. */
+  to: instant.optional(),
   /** At most this many moves, the oldest first (default all). */
   limit: z.int().min(1).max(100_000).optional(),
 });
