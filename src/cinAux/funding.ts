@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { assetCode, decimal, instant, timestamptz, uuid } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
+import { RUNTIME_COLUMNS } from './columns.js';
 import { parseInput, parseOne, parseRows } from '../core/run.js';
 import { ledgerRun, nonNegativeAmount, positiveAmount, SESSION, sessionId } from './fields.js';
 
@@ -18,12 +19,6 @@ export const RuntimeBalanceRow = z.object({
   updatedAt: timestamptz,
 });
 export type RuntimeBalanceRow = z.infer<typeof RuntimeBalanceRow>;
-
-export const RUNTIME_COLUMNS = (sql: Queryable) => sql`
-  r.session_id as "sessionId", r.asset, trim_scale(r.principal_usdt)::text as "principalUsdt",
-  trim_scale(r.profit_usdt)::text as "profitUsdt", trim_scale(r.units)::text as units,
-  util.epoch_ms(r.updated_at) as "updatedAt"
-`;
 
 /** Input of `fund`: capital brought into a session as principal. */
 export const FundInput = z.strictObject({

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { pgArray } from '../core/arrays.js';
 import { assetCode, decimal, instant, int8, symbol, timestamptz, uuid } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
+import { MOVE_COLUMNS } from './columns.js';
 import { parseInput, parseOne, parseRows } from '../core/run.js';
 import { key, ledgerRun, nonNegativeAmount, positiveAmount, SESSION, sessionId } from './fields.js';
 
@@ -58,24 +59,6 @@ export const MoveRow = z.object({
   createdAt: timestamptz,
 });
 export type MoveRow = z.infer<typeof MoveRow>;
-
-export const MOVE_COLUMNS = (sql: Queryable) => sql`
-  m.id, m.session_id as "sessionId", util.epoch_ms(m.ts) as ts, m.from_asset as "fromAsset", m.to_asset as "toAsset",
-  trim_scale(m.executed_usdt)::text as "executedUsdt", trim_scale(m.fee_usdt)::text as "feeUsdt",
-  trim_scale(m.slippage_usdt)::text as "slippageUsdt", trim_scale(m.ref_usdt_target)::text as "refUsdtTarget",
-  trim_scale(m.available_usdt)::text as "availableUsdt", trim_scale(m.planned_usdt)::text as "plannedUsdt",
-  trim_scale(m.dev_ref_usdt)::text as "devRefUsdt", trim_scale(m.comp_principal_usdt)::text as "compPrincipalUsdt",
-  trim_scale(m.comp_profit_usdt)::text as "compProfitUsdt", trim_scale(m.cost_profit_usdt)::text as "costProfitUsdt",
-  trim_scale(m.cost_principal_usdt)::text as "costPrincipalUsdt",
-  trim_scale(m.price_from_usdt)::text as "priceFromUsdt", trim_scale(m.price_to_usdt)::text as "priceToUsdt",
-  m.bridge_asset as "bridgeAsset", trim_scale(m.price_bridge_usdt)::text as "priceBridgeUsdt",
-  trim_scale(m.from_units)::text as "fromUnits", trim_scale(m.cost_units)::text as "costUnits",
-  trim_scale(m.to_units)::text as "toUnits", trim_scale(m.trace_usdt)::text as "traceUsdt",
-  trim_scale(m.profit_consumed_usdt)::text as "profitConsumedUsdt",
-  trim_scale(m.principal_hit_usdt)::text as "principalHitUsdt",
-  m.source_symbol as "sourceSymbol", m.trade_id as "tradeId", m.side, m.idempotency_key as "idempotencyKey",
-  util.epoch_ms(m.created_at) as "createdAt"
-`;
 
 /** Input of `applyMove`: one conversion of `executedUsdt` of value from one asset to another. */
 export const ApplyMoveInput = z

@@ -7,6 +7,7 @@ import { pgArray } from '../core/arrays.js';
 import { decimal, instant, jsonObject, jsonObjectRow, timestamptz, uuid } from '../core/codecs.js';
 import { NotFoundError } from '../core/errors.js';
 import type { Queryable } from '../core/queryable.js';
+import { IMPRINT_COLUMNS } from './columns.js';
 import { parseInput, parseOne, parseRows } from '../core/run.js';
 import { ledgerRun, SESSION, sessionId, windowLabel } from './fields.js';
 
@@ -144,18 +145,6 @@ export async function listSessions(sql: Queryable, input: ListSessionsInput): Pr
   );
   return parseRows('cin_aux.sessions', SessionRow, rows);
 }
-
-/** Reads an imprint/luggage row: its columns, camelCase. */
-export const IMPRINT_COLUMNS = (sql: Queryable) => sql`
-  i.session_id as "sessionId", trim_scale(i.principal_churn_usdt)::text as "principalChurnUsdt",
-  trim_scale(i.profit_churn_usdt)::text as "profitChurnUsdt",
-  trim_scale(i.generated_profit_usdt)::text as "generatedProfitUsdt",
-  trim_scale(i.trace_sum_usdt)::text as "traceSumUsdt", trim_scale(i.dev_ref_sum_usdt)::text as "devRefSumUsdt",
-  trim_scale(i.luggage_principal_usdt)::text as "luggagePrincipalUsdt",
-  trim_scale(i.luggage_profit_usdt)::text as "luggageProfitUsdt", trim_scale(i.imprint_usdt)::text as "imprintUsdt",
-  trim_scale(i.luggage_usdt)::text as "luggageUsdt", trim_scale(i.tau_usdt)::text as "tauUsdt",
-  util.epoch_ms(i.closed_at) as "closedAt"
-`;
 
 /**
  * Closes a session: sets its closing buckets, stores and returns its imprint/luggage row; later

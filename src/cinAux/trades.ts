@@ -13,7 +13,8 @@ import {
   SESSION,
   sessionId,
 } from './fields.js';
-import { MOVE_COLUMNS, MoveRow } from './moves.js';
+import { MOVE_COLUMNS } from './columns.js';
+import { MoveRow } from './moves.js';
 
 /** A refusal the procedure named `trades[i].field` as `[i, field]`, like the input's own issues. */
 function tradePath(op: string, e: unknown): unknown {

@@ -8,7 +8,8 @@ import { assetCode, decimal, int8, timestamptz, uuid } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseRows } from '../core/run.js';
 import { ledgerRun, sessionId } from './fields.js';
-import { RUNTIME_COLUMNS, RuntimeBalanceRow } from './funding.js';
+import { RUNTIME_COLUMNS } from './columns.js';
+import { RuntimeBalanceRow } from './funding.js';
 import { SessionStatus } from './sessions.js';
 
 /** Input of the view reads: the sessions to read. */

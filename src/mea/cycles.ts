@@ -1,17 +1,10 @@
 /** mea_dynamics cycles: started per (window, engine cycle), cooled once; the latest cooled per window. */
 import { z } from 'zod';
 import { pgArray } from '../core/arrays.js';
-import { assetCode, instant, int8, text, timestamptz, uuid } from '../core/codecs.js';
+import { assetCode, instant, int8, timestamptz, uuid } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseOne, parseRows, run } from '../core/run.js';
-
-/** A `settings.windows` label. */
-export const windowLabel = text().regex(
-  /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/,
-  'expected a window label such as 15m (a letter or digit, then up to 31 letters, digits, _ or -)',
-);
-/** A coin or symbol as the engine names it ('BTC', 'BTCUSDT'). */
-export const coin = z.string().regex(/^[A-Z0-9]{1,30}$/, 'expected an upper-case coin such as BTC');
+import { coin, windowLabel } from './fields.js';
 
 /** A row of `mea_dynamics.cycles`. */
 export const CycleRow = z.object({
@@ -28,7 +21,7 @@ export const CycleRow = z.object({
 });
 export type CycleRow = z.infer<typeof CycleRow>;
 
-export const CYCLE_COLUMNS = (sql: Queryable) => sql`
+const CYCLE_COLUMNS = (sql: Queryable) => sql`
   c.id, c.window_label as "window", c.engine_cycle as "engineCycle", c.session_id as "sessionId",
   util.epoch_ms(c.started_at) as "startedAt", c.cooled, util.epoch_ms(c.cooled_at) as "cooledAt",
   c.base, c.quote, to_jsonb(c.coins) as coins

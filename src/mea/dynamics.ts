@@ -15,7 +15,8 @@ import {
 import { ValidationError } from '../core/errors.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseOne, parseRows, run } from '../core/run.js';
-import { coin, WindowsInput } from './cycles.js';
+import { WindowsInput } from './cycles.js';
+import { coin } from './fields.js';
 import { Tier } from './rules.js';
 
 /** A row of `mea_dynamics.dynamics_snapshot` (with its cycle's window and engine cycle). */

@@ -4,7 +4,8 @@ import { pgArray } from '../core/arrays.js';
 import { float8Input, int8, text, timestamptz, uuid } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseOne, parseRows, run } from '../core/run.js';
-import { coin, windowLabel } from './cycles.js';
+import { windowLabel } from './fields.js';
+import { coin } from './fields.js';
 import { Tier, tierFor } from './rules.js';
 
 /** One coin of a cycle; its tier defaults to `tierFor(meaValue)` and, when given, must equal it. */

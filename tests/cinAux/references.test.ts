@@ -19,11 +19,17 @@ let accountId: string;
 const T0 = Date.UTC(2025, 0, 1);
 const at = (ms: number) => new Date(T0 + ms);
 
+async function newAccount(): Promise<string> {
+  const rows = await db.sql<
+    { id: string }[]
+  >`select id from wallet.sp_create_account(${randomUUID()}, 'binance', 'spot')`;
+  return rows[0]!.id;
+}
+
 beforeAll(async () => {
   db = await startTestDatabase();
   await seedAssets(db.sql);
-  [{ id: accountId }] = (await db.sql<{ id: string }[]>`
-    select id from wallet.sp_create_account(${randomUUID()}, 'binance', 'spot')`) as [{ id: string }];
+  accountId = await newAccount();
   // snapshot at T0: 500 USDT, 0.01 BTC; then +0.005 BTC at T0+10s, −100 USDT at T0+20s
   await db.sql`insert into wallet.snapshots (account_id, asset, balance, taken_at, source)
                values (${accountId}, 'USDT', 500, ${at(0)}, 'exchange'), (${accountId}, 'BTC', 0.01, ${at(0)}, 'exchange')`;
@@ -81,8 +87,7 @@ it('setReferencesFromWallet values the balances at `at` with the last mark at or
 });
 
 it('an asset the wallet holds without a price is refused, nothing written', async () => {
-  const [{ id }] = (await db.sql<{ id: string }[]>`
-    select id from wallet.sp_create_account(${randomUUID()}, 'binance', 'spot')`) as [{ id: string }];
+  const id = await newAccount();
   await db.sql`insert into wallet.snapshots (account_id, asset, balance, taken_at, source) values (${id}, 'ETH', 1, ${at(0)}, 'exchange')`;
   const s = await openSession(db.sql, { window: '1h', accountId: id });
   const e = await refusal(setReferencesFromWallet(db.sql, { sessionId: s.id }));
