@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { jsonObject, jsonObjectRow, text, timestamptz, uuid } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseMaybe, parseOne, run } from '../core/run.js';
-import { email, fingerprint, provider } from './fields.js';
+import { email, fingerprint, inputObject, provider } from './fields.js';
 
 /** A row of `settings.external_accounts` (no secrets). */
 export const ExternalAccountRow = z.object({
@@ -25,7 +25,7 @@ export const ExternalAccountRow = z.object({
 export type ExternalAccountRow = z.output<typeof ExternalAccountRow>;
 
 /** Input of `upsertExternalAccount`: keyed by provider and label (default 'default'). */
-export const UpsertExternalAccountInput = z.strictObject({
+export const UpsertExternalAccountInput = inputObject({
   provider,
   label: text({ min: 1, max: 64 }).optional(),
   linked: z.boolean({ error: 'expected true or false' }).optional(),
@@ -55,10 +55,9 @@ export const ProfileBinanceRow = z.object({
 export type ProfileBinanceRow = z.output<typeof ProfileBinanceRow>;
 
 /** Input of `getProfileBinance`: the profile's id, or its email. */
-export const GetProfileBinanceInput = z.union(
-  [z.strictObject({ profileId: uuid }), z.strictObject({ email })],
-  { error: 'expected { profileId } or { email }' },
-);
+export const GetProfileBinanceInput = z.union([inputObject({ profileId: uuid }), inputObject({ email })], {
+  error: 'expected { profileId } or { email }',
+});
 export type GetProfileBinanceInput = z.input<typeof GetProfileBinanceInput>;
 
 /**

@@ -8,11 +8,11 @@ import { text, timestamptz, uuid } from '../core/codecs.js';
 import { IntegrityError } from '../core/errors.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseOne } from '../core/run.js';
-import { provider } from './fields.js';
+import { inputObject, provider } from './fields.js';
 import { withoutSecrets } from './secrets.js';
 
 /** Input of `putWalletCredentials`: the clear credentials, encrypted in the database with the client's key. */
-export const PutWalletCredentialsInput = z.strictObject({
+export const PutWalletCredentialsInput = inputObject({
   walletId: uuid,
   exchange: provider,
   apiKey: text({ min: 8 }),
@@ -22,11 +22,11 @@ export const PutWalletCredentialsInput = z.strictObject({
 export type PutWalletCredentialsInput = z.input<typeof PutWalletCredentialsInput>;
 
 /** Input of `getWalletCredentials`. */
-export const GetWalletCredentialsInput = z.strictObject({ walletId: uuid, exchange: provider });
+export const GetWalletCredentialsInput = inputObject({ walletId: uuid, exchange: provider });
 export type GetWalletCredentialsInput = z.input<typeof GetWalletCredentialsInput>;
 
 /** The host app's encryption key for wallet credentials (at least 16 characters; never stored). */
-export const EncryptionOptions = z.strictObject({ encryptionKey: text({ min: 16 }) });
+export const EncryptionOptions = inputObject({ encryptionKey: text({ min: 16 }) });
 export type EncryptionOptions = z.input<typeof EncryptionOptions>;
 
 /** What `putWalletCredentials` stored: no secret, a sha256 fingerprint and the last 4 characters of the key. */

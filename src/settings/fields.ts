@@ -32,3 +32,20 @@ export const intAtLeast = (min: number, max = 2_147_483_647) =>
     .int({ error: 'expected an integer' })
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
+
+/**
+ * An input object: a plain object with only these keys. Its messages name the rule: 'expected an
+ * object' (not zod's "Invalid input"), and 'unknown key: x' for a key the input does not have.
+ */
+export function inputObject<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        const keys = (issue as { keys?: string[] }).keys ?? [];
+        return `unknown key${keys.length === 1 ? '' : 's'}: ${keys.join(', ')}`;
+      }
+      if (issue.code === 'invalid_type') return 'expected an object';
+      return undefined;
+    },
+  });
+}

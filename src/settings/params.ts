@@ -10,7 +10,7 @@ import {
 } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseOne, run } from '../core/run.js';
-import { intAtLeast, windowLabel } from './fields.js';
+import { inputObject, intAtLeast, windowLabel } from './fields.js';
 
 /** str-aux cycles per window label, as stored (a jsonb object, read back as it is). */
 const StrCyclesRow = jsonObjectRow.refine(
@@ -46,22 +46,20 @@ const StrCyclesInput = jsonObject.superRefine((v, ctx) => {
 }) as unknown as z.ZodType<Record<string, number>, Record<string, number>>;
 
 /** Input of `updateParams`: only the knobs to change (a missing one keeps its value). */
-export const UpdateParamsInput = z
-  .strictObject({
-    primaryIntervalMs: intAtLeast(1000, 86_400_000).optional(),
-    secondaryEnabled: z.boolean({ error: 'expected true or false' }).optional(),
-    secondaryCycles: intAtLeast(1, 100).optional(),
-    strCycles: StrCyclesInput.optional(),
-    samplingSeconds: intAtLeast(1, 3600).optional(),
-    cycleSeconds: intAtLeast(1, 86_400).optional(),
-  })
-  .refine(
-    (p) =>
-      p.samplingSeconds === undefined ||
-      p.cycleSeconds === undefined ||
-      p.cycleSeconds % p.samplingSeconds === 0,
-    { path: ['cycleSeconds'], error: 'cycleSeconds must be a multiple of samplingSeconds' },
-  );
+export const UpdateParamsInput = inputObject({
+  primaryIntervalMs: intAtLeast(1000, 86_400_000).optional(),
+  secondaryEnabled: z.boolean({ error: 'expected true or false' }).optional(),
+  secondaryCycles: intAtLeast(1, 100).optional(),
+  strCycles: StrCyclesInput.optional(),
+  samplingSeconds: intAtLeast(1, 3600).optional(),
+  cycleSeconds: intAtLeast(1, 86_400).optional(),
+}).refine(
+  (p) =>
+    p.samplingSeconds === undefined ||
+    p.cycleSeconds === undefined ||
+    p.cycleSeconds % p.samplingSeconds === 0,
+  { path: ['cycleSeconds'], error: 'cycleSeconds must be a multiple of samplingSeconds' },
+);
 export type UpdateParamsInput = z.input<typeof UpdateParamsInput>;
 
 const COLUMNS = (sql: Queryable) => sql`

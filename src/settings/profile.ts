@@ -4,7 +4,7 @@ import { pgArray } from '../core/arrays.js';
 import { jsonObject, jsonObjectRow, text, timestamptz, uuid } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseMaybe, parseOne, parseRows, run } from '../core/run.js';
-import { email } from './fields.js';
+import { email, inputObject } from './fields.js';
 
 /** A row of `settings.profile`. */
 export const ProfileRow = z.object({
@@ -21,25 +21,23 @@ export const ProfileRow = z.object({
 export type ProfileRow = z.output<typeof ProfileRow>;
 
 /** Input of `getProfile`: the profile's id, or its email (case-insensitive). */
-export const GetProfileInput = z.union([z.strictObject({ id: uuid }), z.strictObject({ email })], {
+export const GetProfileInput = z.union([inputObject({ id: uuid }), inputObject({ email })], {
   error: 'expected { id } or { email }',
 });
 export type GetProfileInput = z.input<typeof GetProfileInput>;
 
 /** Input of `listProfiles`: many ids and / or many emails (case-insensitive); a profile matching both is listed once. */
-export const ListProfilesInput = z
-  .strictObject({
-    ids: z.array(uuid, { error: 'expected an array of ids' }).max(10_000).readonly().optional(),
-    emails: z.array(email, { error: 'expected an array of emails' }).max(10_000).readonly().optional(),
-  })
-  .refine((k) => k.ids !== undefined || k.emails !== undefined, {
-    path: ['ids'],
-    error: 'give ids, emails or both',
-  });
+export const ListProfilesInput = inputObject({
+  ids: z.array(uuid, { error: 'expected an array of ids' }).max(10_000).readonly().optional(),
+  emails: z.array(email, { error: 'expected an array of emails' }).max(10_000).readonly().optional(),
+}).refine((k) => k.ids !== undefined || k.emails !== undefined, {
+  path: ['ids'],
+  error: 'give ids, emails or both',
+});
 export type ListProfilesInput = z.input<typeof ListProfilesInput>;
 
 /** Input of `upsertProfile`: keyed by email (case-insensitive); a missing field keeps its value. */
-export const UpsertProfileInput = z.strictObject({
+export const UpsertProfileInput = inputObject({
   email,
   nickname: text({ min: 1, max: 64 }).optional(),
   timezone: text({ min: 1, max: 64 }).optional(),

@@ -4,7 +4,7 @@ import { pgArray } from '../core/arrays.js';
 import { jsonObject, jsonObjectRow, text, timestamptz } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseOne, parseRows, run } from '../core/run.js';
-import { intAtLeast } from './fields.js';
+import { inputObject, intAtLeast } from './fields.js';
 
 /** Server-side (`scr`) or client-side (`ccr`) cache rules. */
 export const RuleKind = z.enum(['scr', 'ccr'], { error: 'expected scr or ccr' });
@@ -24,7 +24,7 @@ export const RuleRow = z.object({
 export type RuleRow = z.output<typeof RuleRow>;
 
 /** Input of `upsertRule`: keyed by kind and rule id; a missing field keeps its value. */
-export const UpsertRuleInput = z.strictObject({
+export const UpsertRuleInput = inputObject({
   kind: RuleKind,
   ruleId: text().regex(
     /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$/,
@@ -42,7 +42,7 @@ export type UpsertRuleInput = z.input<typeof UpsertRuleInput>;
  * Input of `listRules`: one kind (`'scr'`), several (`['scr', 'ccr']`, no `as const` needed) or all,
  * optionally only enabled (or disabled) rules.
  */
-export const ListRulesInput = z.strictObject({
+export const ListRulesInput = inputObject({
   kind: z
     .union([RuleKind, z.array(RuleKind).readonly()], { error: 'expected scr, ccr or an array of them' })
     .optional(),

@@ -7,6 +7,7 @@ import { pgArray } from '../core/arrays.js';
 import { int8, symbol, timestamptz } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseOne, parseRows, run } from '../core/run.js';
+import { inputObject } from './fields.js';
 
 /** A row of `settings.v_coin_universe_simple`. */
 export const CoinUniverseRow = z.object({
@@ -22,7 +23,7 @@ export type CoinUniverseRow = z.output<typeof CoinUniverseRow>;
 const Symbols = z.array(symbol, { error: 'expected an array of symbols' }).max(10_000).readonly();
 
 /** Input of `syncCoinUniverse` in its object form: the symbols, and whether every other symbol is disabled (default true). */
-export const SyncCoinUniverseInput = z.strictObject({
+export const SyncCoinUniverseInput = inputObject({
   symbols: Symbols,
   autoDisable: z.boolean({ error: 'expected true or false' }).optional(),
 });
@@ -37,7 +38,7 @@ export const SyncCoinUniverseResult = z.object({ enabledCount: z.int(), disabled
 export type SyncCoinUniverseResult = z.output<typeof SyncCoinUniverseResult>;
 
 /** Input of `listCoinUniverse`: all symbols, or only the enabled (`true`) or disabled (`false`) ones. */
-export const ListCoinUniverseInput = z.strictObject({
+export const ListCoinUniverseInput = inputObject({
   enabled: z.boolean({ error: 'expected true or false' }).optional(),
 });
 export type ListCoinUniverseInput = z.input<typeof ListCoinUniverseInput>;
@@ -59,7 +60,7 @@ export const UniverseBatchRow = z.object({
 export type UniverseBatchRow = z.output<typeof UniverseBatchRow>;
 
 /** Input of `queueUniverseBatch`. */
-export const QueueUniverseBatchInput = z.strictObject({
+export const QueueUniverseBatchInput = inputObject({
   symbols: Symbols,
   autoDisable: z.boolean({ error: 'expected true or false' }).optional(),
 });

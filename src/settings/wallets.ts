@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { jsonObject, jsonObjectRow, text, timestamptz, uuid } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseOne, run } from '../core/run.js';
-import { provider } from './fields.js';
+import { inputObject, provider } from './fields.js';
 
 /** A row of `settings.wallets`. */
 export const WalletRow = z.object({
@@ -21,7 +21,7 @@ export const WalletRow = z.object({
 export type WalletRow = z.output<typeof WalletRow>;
 
 /** Input of `upsertWallet`: keyed by owner profile (or none) and label; a missing field keeps its value. */
-export const UpsertWalletInput = z.strictObject({
+export const UpsertWalletInput = inputObject({
   label: text({ min: 1, max: 64 }),
   profileId: uuid.optional(),
   exchange: provider.optional(),

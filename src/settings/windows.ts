@@ -7,7 +7,7 @@ import { pgArray } from '../core/arrays.js';
 import { int8, timestamptz } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseOne, parseRows, run } from '../core/run.js';
-import { intAtLeast, windowLabel } from './fields.js';
+import { inputObject, intAtLeast, windowLabel } from './fields.js';
 
 /** The units a window is counted in. */
 export const WindowUnit = z.enum(['second', 'minute', 'hour', 'day'], {
@@ -41,12 +41,11 @@ function spanOf(w: { label: string; amount?: number | undefined; unit?: WindowUn
  * and unit. A label that spells a span cannot name another one ('15m' is always 15 minutes), and a
  * window is at most 2^53 - 1 ms long (its `durationMs` must be an exact number).
  */
-export const UpsertWindowInput = z
-  .strictObject({
-    label: windowLabel,
-    amount: intAtLeast(1).optional(),
-    unit: WindowUnit.optional(),
-  })
+export const UpsertWindowInput = inputObject({
+  label: windowLabel,
+  amount: intAtLeast(1).optional(),
+  unit: WindowUnit.optional(),
+})
   .refine((w) => (w.amount === undefined) === (w.unit === undefined), {
     path: ['unit'],
     error: 'amount and unit come together',
@@ -98,7 +97,7 @@ export async function upsertWindow(sql: Queryable, input: UpsertWindowInput): Pr
 }
 
 /** Input of `listWindows`: every window, or only those of these labels (unknown labels are absent). */
-export const ListWindowsInput = z.strictObject({
+export const ListWindowsInput = inputObject({
   labels: z
     .array(windowLabel, { error: 'expected an array of window labels' })
     .max(10_000)

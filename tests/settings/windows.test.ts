@@ -214,3 +214,14 @@ it('listWindows reads only the labels asked for, in one call; unknown labels are
     },
   ]);
 });
+
+it('an input that is not an object, or has a key the input does not know, is refused naming the rule', async () => {
+  const before = await windows();
+  const none = (await refusal(upsertWindow(db.sql, null as never))) as ValidationError;
+  expect(none.issues).toEqual([{ path: [], message: 'expected an object' }]);
+  const extra = (await refusal(
+    upsertWindow(db.sql, { label: '1m', lable: '1m' } as never),
+  )) as ValidationError;
+  expect(extra.issues).toEqual([{ path: [], message: 'unknown key: lable' }]);
+  expect(await windows()).toEqual(before);
+});
