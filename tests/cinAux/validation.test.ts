@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addMark,
   applyMove,
+  closeSession,
   fund,
   importMovesFromTrades,
   openSession,
@@ -202,11 +203,30 @@ describe('other fields', () => {
       () => setReference(db.sql, { ...base.setReference, sessionId: UNKNOWN }),
       () => setReferencesFromWallet(db.sql, { sessionId: UNKNOWN }),
       () => importMovesFromTrades(db.sql, [], { sessionId: UNKNOWN }),
+      () => closeSession(db.sql, UNKNOWN),
     ]) {
       const e = await refusal(call());
       expect(e).toBeInstanceOf(NotFoundError);
       expect((e as NotFoundError).key).toEqual({ id: UNKNOWN });
     }
+  });
+
+  it('a closed session refuses funding, marks and references, nothing written', async () => {
+    const s = (await openSession(db.sql, { window: '1m' })).id;
+    await fund(db.sql, { sessionId: s, asset: 'USDT', usdt: '5' });
+    await closeSession(db.sql, s);
+    const before = await ledgerState(db.sql, s);
+    for (const call of [
+      () => fund(db.sql, { ...base.fund, sessionId: s }),
+      () => addMark(db.sql, { ...base.addMark, sessionId: s }),
+      () => setReference(db.sql, { ...base.setReference, sessionId: s }),
+    ]) {
+      const e = await refusal(call());
+      expect((e as ValidationError).issues).toEqual([
+        { path: ['sessionId'], message: 'the session is closed' },
+      ]);
+    }
+    expect(await ledgerState(db.sql, s)).toEqual(before);
   });
 
   it('importMovesFromTrades: a bad trade names its index and field, nothing written', async () => {
