@@ -96,10 +96,11 @@ set search_path = pg_catalog, str_aux
 as $$
 begin
   perform str_aux.check_window_labels(new.window_labels);
-  if tg_table_name = 'sampling_specs' and tg_op = 'UPDATE' and new.cycle_seconds <> old.cycle_seconds
-     and exists (select 1 from str_aux.cycles_40s c where c.spec = old.label) then
-    raise exception 'spec % has cycles of % seconds: its cycle_seconds cannot change', quote_literal(old.label),
-      old.cycle_seconds using errcode = '22023';
+  if tg_table_name = 'sampling_specs' and tg_op = 'UPDATE' then
+    if new.cycle_seconds <> old.cycle_seconds and exists (select 1 from str_aux.cycles_40s c where c.spec = old.label) then
+      raise exception 'spec % has cycles of % seconds: its cycle_seconds cannot change', quote_literal(old.label),
+        old.cycle_seconds using errcode = '22023';
+    end if;
   end if;
   return new;
 end;

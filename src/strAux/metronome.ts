@@ -8,13 +8,17 @@ import type { Queryable, Sql } from '../core/queryable.js';
 import { parseInput, parseOne, run } from '../core/run.js';
 import { type Metronome, MetronomeOptions, type MetronomeTick, TickResult } from './schemas.js';
 
-/** The advisory lock class of metronome ticks (the key is hashtext of the metronome's name). */
+/**
+ * The advisory lock class of metronome ticks. The key is hashtext of `<name>:<period>`: instances
+ * ticking the same period exclude each other, while one still busy with an earlier period does not
+ * make another skip (and lose) the next one.
+ */
 const LOCK_CLASS = 1937011554;
 
 /**
  * Starts a metronome that calls `tickAll` once per period of `everyMs`, at wall-clock multiples of
  * `everyMs` (so instances on several hosts tick at the same boundaries). Each tick runs in one
- * transaction: `pg_try_advisory_xact_lock` (busy: skipped, reason 'locked'), then the period is
+ * transaction: `pg_try_advisory_xact_lock` on the period (busy: skipped, reason 'locked'), then the period is
  * claimed in `str_aux.metronome_periods` (already ticked by another instance: skipped, reason
  * 'done'), then `str_aux.tick_all()`. `onTick` hears every tick, ticked or skipped; `onError` every
  * failure (a failed tick is not retried; the next period ticks again). A tick that overruns its
@@ -49,7 +53,7 @@ export function startMetronome(sql: Queryable, options: MetronomeOptions): Metro
         op,
         pool.begin(async (tx) => {
           const [lock] = await tx<{ locked: boolean }[]>`
-            select pg_try_advisory_xact_lock(${LOCK_CLASS}, hashtext(${name})) as locked
+            select pg_try_advisory_xact_lock(${LOCK_CLASS}, hashtext(${`${name}:${period}`})) as locked
           `;
           if (!lock?.locked) return { skipped: true as const, reason: 'locked' as const };
           const claimed = await tx`
