@@ -12,7 +12,17 @@ export const SHIPPED_PACKS = [
   '04_documents',
   '05_wallet',
   '07_matrices',
+  '08_str-aux',
+  '09_cin-aux-core',
+  '09_cin-aux-functions',
+  '09_cin-aux-runtime',
+  '09_str-aux_autonomy',
+  '10_cin-aux-runtime',
+  '11_cin-aux-functions',
+  '12_mea_dynamics',
   '16_ingest',
+  '18_str-aux_support',
+  '20_cin_aux_views',
 ] as const;
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
