@@ -95,6 +95,23 @@ create table if not exists mea_dynamics.dynamics_snapshot (
   )
 );
 
+-- Registers a mood (or replaces its formula version and buckets) and returns it.
+create or replace function mea_dynamics.sp_upsert_mood(p_mood text, p_formula_version text, p_buckets jsonb default null)
+returns mea_dynamics.mood_registry
+language plpgsql
+set search_path = pg_catalog, mea_dynamics
+as $$
+declare
+  v_row mea_dynamics.mood_registry;
+begin
+  insert into mea_dynamics.mood_registry as m (mood, formula_version, buckets)
+  values (p_mood, p_formula_version, coalesce(p_buckets, '[]'::jsonb))
+  on conflict (mood) do update set formula_version = excluded.formula_version, buckets = excluded.buckets
+  returning m.* into v_row;
+  return v_row;
+end;
+$$;
+
 -- Starts a cycle (window, engine cycle) and returns it; starting it again returns the same row.
 create or replace function mea_dynamics.sp_start_cycle(
   p_window_label text, p_engine_cycle bigint, p_started_at timestamptz default null,

@@ -6,5 +6,6 @@
  */
 export * from './cycles.js';
 export * from './dynamics.js';
+export * from './moods.js';
 export * from './rules.js';
 export * from './symbols.js';

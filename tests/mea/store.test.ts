@@ -5,11 +5,13 @@ import {
   coolCycle,
   dynamicsLatest,
   latestCooledCycle,
+  listMoods,
   meaLatestPerSymbol,
   putMeaSymbols,
   startCycle,
   tierFor,
   upsertDynamicsSnapshot,
+  upsertMood,
 } from '../../src/mea/index.js';
 import { startTestDatabase, type TestDatabase } from '../../src/testing/index.js';
 import { refusal } from '../helpers/refusal.js';
@@ -243,5 +245,24 @@ describe('snapshots and latest views', () => {
     expect(await db.sql`select id from mea.cycles where id = ${c.id}`).toEqual([{ id: c.id }]);
     await expect(db.sql`delete from mea.cycles where id = ${c.id}`).rejects.toMatchObject({ code: '55000' });
     expect(await db.sql`select id from mea_dynamics.cycles where id = ${c.id}`).toEqual([{ id: c.id }]);
+  });
+});
+
+describe('moods', () => {
+  it('upsertMood registers a mood once and replaces its version and buckets', async () => {
+    const a = await upsertMood(db.sql, { mood: 'calm', formulaVersion: 'v1' });
+    expect({ ...a, id: 0 }).toEqual({
+      id: 0,
+      mood: 'calm',
+      formulaVersion: 'v1',
+      buckets: [],
+      createdAt: expect.any(Date),
+      updatedAt: expect.any(Date),
+    });
+    const b = await upsertMood(db.sql, { mood: 'calm', formulaVersion: 'v2', buckets: [0.2, 1, 2] });
+    expect([b.id, b.formulaVersion, b.buckets]).toEqual([a.id, 'v2', [0.2, 1, 2]]);
+    expect((await listMoods(db.sql)).filter((m) => m.mood === 'calm').map((m) => m.formulaVersion)).toEqual([
+      'v2',
+    ]);
   });
 });
