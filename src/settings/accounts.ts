@@ -55,10 +55,13 @@ export const ProfileBinanceRow = z.object({
 export type ProfileBinanceRow = z.output<typeof ProfileBinanceRow>;
 
 /** Input of `getProfileBinance`: the profile's id, or its email. */
-export const GetProfileBinanceInput = z.union([inputObject({ profileId: uuid }), inputObject({ email })], {
-  error: 'expected { profileId } or { email }',
-});
-export type GetProfileBinanceInput = z.input<typeof GetProfileBinanceInput>;
+export const GetProfileBinanceInput = inputObject({
+  profileId: uuid.optional(),
+  email: email.optional(),
+}).refine((k) => (k.profileId === undefined) !== (k.email === undefined), {
+  error: 'give profileId or email (one of them)',
+}) as unknown as z.ZodType<{ profileId?: string; email?: string }, GetProfileBinanceInput>;
+export type GetProfileBinanceInput = { profileId: string } | { email: string };
 
 /**
  * Creates or updates a linked provider account (keyed by provider and label); a missing field keeps its
@@ -107,8 +110,8 @@ export async function getProfileBinance(
 ): Promise<ProfileBinanceRow | null> {
   const op = 'settings.getProfileBinance';
   const key = parseInput(op, GetProfileBinanceInput, input);
-  const id = 'profileId' in key ? key.profileId : null;
-  const mail = 'email' in key ? key.email : null;
+  const id = key.profileId ?? null;
+  const mail = key.email ?? null;
   const rows = await run(
     op,
     sql`

@@ -21,10 +21,11 @@ export const ProfileRow = z.object({
 export type ProfileRow = z.output<typeof ProfileRow>;
 
 /** Input of `getProfile`: the profile's id, or its email (case-insensitive). */
-export const GetProfileInput = z.union([inputObject({ id: uuid }), inputObject({ email })], {
-  error: 'expected { id } or { email }',
-});
-export type GetProfileInput = z.input<typeof GetProfileInput>;
+export const GetProfileInput = inputObject({ id: uuid.optional(), email: email.optional() }).refine(
+  (k) => (k.id === undefined) !== (k.email === undefined),
+  { error: 'give id or email (one of them)' },
+) as unknown as z.ZodType<{ id?: string; email?: string }, GetProfileInput>;
+export type GetProfileInput = { id: string } | { email: string };
 
 /** Input of `listProfiles`: many ids and / or many emails (case-insensitive); a profile matching both is listed once. */
 export const ListProfilesInput = inputObject({
@@ -70,8 +71,8 @@ const COLUMNS = (sql: Queryable) => sql`
 export async function getProfile(sql: Queryable, input: GetProfileInput): Promise<ProfileRow | null> {
   const op = 'settings.getProfile';
   const key = parseInput(op, GetProfileInput, input);
-  const id = 'id' in key ? key.id : null;
-  const mail = 'email' in key ? key.email : null;
+  const id = key.id ?? null;
+  const mail = key.email ?? null;
   const rows = await run(
     op,
     sql`

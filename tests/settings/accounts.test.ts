@@ -154,3 +154,17 @@ it('meta keeps a "__proto__" key through a write and a read', async () => {
     { t: '{"a": [true, null], "__proto__": 1}' },
   ]);
 });
+
+it('getProfileBinance takes exactly one of profileId and email', async () => {
+  const p = await upsertProfile(db.sql, { email: 'one-of@example.com' });
+  for (const input of [{}, { profileId: p.id, email: 'one-of@example.com' }]) {
+    const e = (await refusal(getProfileBinance(db.sql, input as never))) as ValidationError;
+    expect(e.issues).toEqual([{ path: [], message: 'give profileId or email (one of them)' }]);
+  }
+  const mail = (await refusal(
+    getProfileBinance(db.sql, { email: 'x\uD800@example.com' }),
+  )) as ValidationError;
+  expect(mail.issues).toEqual([
+    { path: ['email'], message: 'must not contain a lone surrogate (ill-formed UTF-16)' },
+  ]);
+});

@@ -140,3 +140,17 @@ it('listProfiles reads many ids and emails in one call; unknown keys are absent,
     { path: ['emails', 0], message: 'must not contain a lone surrogate (ill-formed UTF-16)' },
   ]);
 });
+
+it('getProfile takes exactly one of id and email, and says which rule a key breaks', async () => {
+  const p = await upsertProfile(db.sql, { email: 'one-of@example.com' });
+  for (const input of [{}, { id: p.id, email: 'one-of@example.com' }]) {
+    const e = (await refusal(getProfile(db.sql, input as never))) as ValidationError;
+    expect(e.issues).toEqual([{ path: [], message: 'give id or email (one of them)' }]);
+  }
+  const id = (await refusal(getProfile(db.sql, { id: 'nope' }))) as ValidationError;
+  expect(id.issues).toEqual([{ path: ['id'], message: 'not a uuid' }]);
+  const mail = (await refusal(getProfile(db.sql, { email: 'no-at-sign' }))) as ValidationError;
+  expect(mail.issues).toEqual([{ path: ['email'], message: 'expected an email address' }]);
+  const extra = (await refusal(getProfile(db.sql, { id: p.id, name: 'x' } as never))) as ValidationError;
+  expect(extra.issues).toEqual([{ path: [], message: 'unknown key: name' }]);
+});
