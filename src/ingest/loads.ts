@@ -10,6 +10,11 @@ const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])
  * The text a load log keeps of what a callback threw: `name: message`, whatever was thrown (an
  * object whose `toString` throws too), with NUL and lone surrogates replaced by U+FFFD and cut to
  * 4 000 characters without splitting a character, so that the failed status can always be written.
+ * @example
+ * ```ts
+ * loadErrorText(new Error('bad\u0000byte')); // 'Error: bad\uFFFDbyte'
+ * ```
+ * @throws never
  */
 export function loadErrorText(e: unknown): string {
   let raw: string;

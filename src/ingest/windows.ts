@@ -17,6 +17,12 @@ const FIRST_MONDAY_MS = 4 * DAY_MS;
 /**
  * The close time (epoch ms) of a kline of `window` (`1m`, `4h`, `1w`, `1M`…) opening at `openMs`, or
  * undefined when no kline of the window opens then.
+ * @example
+ * ```ts
+ * windowCloseMs('1M', Date.UTC(2024, 1, 1)); // Date.UTC(2024, 2, 1) - 1: February 2024 has 29 days
+ * windowCloseMs('1w', Date.UTC(2024, 0, 2)); // undefined: a Tuesday
+ * ```
+ * @throws never (a malformed window or time is undefined)
  */
 export function windowCloseMs(window: string, openMs: number): number | undefined {
   const m = /^([1-9][0-9]{0,3})([smhdwM])$/.exec(window);
@@ -41,7 +47,14 @@ export function windowCloseMs(window: string, openMs: number): number | undefine
   }
 }
 
-/** Why a kline of `window` cannot open at `openMs` and close at `closeMs`, or undefined when it can. */
+/**
+ * Why a kline of `window` cannot open at `openMs` and close at `closeMs`, or undefined when it can.
+ * @example
+ * ```ts
+ * klineSpanProblem('1m', 1499040000000, 1499644799999); // 'does not close 1 ms before the next kline of the window opens'
+ * ```
+ * @throws never
+ */
 export function klineSpanProblem(window: string, openMs: number, closeMs: number): string | undefined {
   const close = windowCloseMs(window, openMs);
   if (close === undefined) return 'opens at a time where no kline of the window opens';

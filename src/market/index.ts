@@ -118,12 +118,13 @@ export async function upsertSymbol(sql: Queryable, input: UpsertSymbolInput): Pr
 }
 
 /**
- * Lists symbols in symbol order, optionally by status, base or quote.
+ * Lists symbols in symbol order, optionally by status, base, quote, or a list of symbols.
  *
  * Reads `market.symbols`.
  * @example
  * ```ts
  * const trading = await db.market.listSymbols({ status: 'TRADING', quote: 'USDT' });
+ * const some = await db.market.listSymbols({ symbols: ['BTCUSDT', 'ETHUSDT'] }); // the stored ones of these
  * ```
  * @throws ValidationError when the input is malformed
  */
@@ -216,14 +217,16 @@ export async function ingestKlines(sql: Queryable, candles: IngestKlinesInput): 
 }
 
 /**
- * Returns the newest candles of a symbol and window, newest first (`limit` default 100).
+ * Returns the newest candles of a window for one `symbol` or each of many `symbols`: per symbol (in
+ * symbol order) newest first, at most `limit` each (default 100).
  *
- * Reads `market.klines` (its primary key serves the query).
+ * Reads `market.klines` (its primary key serves each symbol's read), in one query.
  * @example
  * ```ts
  * const [last] = await db.market.latestKlines({ symbol: 'BTCUSDT', window: '1m', limit: 1 });
+ * const lasts = await db.market.latestKlines({ symbols: ['BTCUSDT', 'ETHUSDT'], window: '1m', limit: 1 });
  * ```
- * @throws ValidationError when the input is malformed
+ * @throws ValidationError when the input is malformed, or gives both or neither of symbol and symbols
  */
 export async function latestKlines(sql: Queryable, input: LatestKlinesInput): Promise<KlineRow[]> {
   const op = 'market.latestKlines';
