@@ -12,9 +12,7 @@
 //   runnable example (or a stated reason not to).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,12 +29,6 @@ const NO_EXAMPLE: Record<string, string> = {
   'docs/testing.md': 'its snippets are a vitest file and a global setup, not scripts (tests/testing.test.ts)',
 };
 
-// The ingest example fetches klines from Binance (BINANCE_API); a local server stands in for it.
-const t0 = Date.UTC(2025, 0, 1);
-const klines = Array.from({ length: 3 }, (_, i) => {
-  const open = t0 + i * 60_000;
-  return [open, '100.0', '101.0', '99.0', '100.5', '12.5', open + 59_999, '1256.25', 42, '6', '603', '0'];
-});
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** What each example must print (the values its comments state); a string is a substring of stdout. */
@@ -74,7 +66,7 @@ const EXPECTED: Record<string, (string | RegExp)[]> = {
   'docs/matrices.md': ['{ points: 6 }', /^4320$/m, "[ 'id_pct:BTC/USDT = 0.31' ]", /^61$/m],
   'docs/ingest.md': [
     '{ promoted: 3 }',
-    // the latest of the three candles the stand-in served, promoted into market.klines
+    // the latest of the three candles of examples/data/binance-klines-BTCUSDT-1m.json, promoted into market.klines
     /openTime: 2025-01-01T00:02:00\.000Z,\s+closeTime: 2025-01-01T00:02:59\.999Z/,
   ],
 };
@@ -134,21 +126,13 @@ function execute(command: string, args: string[], env: Record<string, string> = 
   );
 }
 
-let binance: Server;
-let binanceUrl: string;
 let workDir: string;
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'cryptopi-docs-'));
-  binance = createServer((req, res) => {
-    if (req.url?.startsWith('/api/v3/klines?')) res.writeHead(200, { 'content-type': 'application/json' });
-    else res.writeHead(404);
-    res.end(res.statusCode === 200 ? JSON.stringify(klines) : undefined);
-  });
-  await new Promise<void>((resolve) => binance.listen(0, '127.0.0.1', resolve));
-  binanceUrl = `http://127.0.0.1:${(binance.address() as AddressInfo).port}`;
+  // examples read their sample data (offline) from examples/data, relative to where they run
+  await cp(join(root, 'examples/data'), join(workDir, 'examples/data'), { recursive: true });
 });
 afterAll(async () => {
-  await new Promise((resolve) => binance.close(resolve));
   await rm(workDir, { recursive: true, force: true });
 });
 
@@ -175,7 +159,6 @@ describe.concurrent('guide examples', () => {
         const r = await execute(tsx, [file], {
           DATABASE_URL: db.url,
           CREDENTIALS_KEY: 'docs-test-credentials-key',
-          BINANCE_API: binanceUrl,
         });
         expect(r.stderr, r.stdout).toBe('');
         expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
