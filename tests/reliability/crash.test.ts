@@ -18,6 +18,16 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
+/** Runs `fn(0)` … `fn(n - 1)`, at most 4 host processes at a time (2 cores); every run must pass. */
+async function inBatches(n: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
 /** What a child reported as the caller's result. */
 function resultOf(run: ChildRun): Record<string, unknown> | undefined {
   return run.lines.find((l) => 'result' in l)?.result as Record<string, unknown> | undefined;
@@ -76,7 +86,7 @@ describe('the guard applies to the installed postgres.js', () => {
 
 describe('a host process whose backend is terminated mid-transaction', () => {
   it(`db.transaction: exits 0 with a ConnectionError, ${RUNS} times in a row`, async () => {
-    for (let i = 0; i < RUNS; i++) {
+    await inBatches(RUNS, async (i) => {
       const run = await runChild('kill-me.ts', ['transaction', db.url], async (line) => {
         if (typeof line.pid === 'number') await terminate(db.sql, line.pid);
       });
@@ -94,7 +104,7 @@ describe('a host process whose backend is terminated mid-transaction', () => {
         afterCommit: false,
         message: expect.stringMatching(/^transaction: connection lost/),
       });
-    }
+    });
     record({
       id: 'crash.1-transaction',
       area: 'crash',
@@ -106,7 +116,7 @@ describe('a host process whose backend is terminated mid-transaction', () => {
 
   it(`putPointsBulk of 60 000 points: exits 0 with a ConnectionError and nothing written, ${RUNS} times in a row`, async () => {
     const N = 60_000;
-    for (let i = 0; i < RUNS; i++) {
+    await inBatches(RUNS, async (i) => {
       const app = `kill-me-bulk-${i}`;
       let killed = false;
       const run = await runChild(
@@ -156,7 +166,7 @@ describe('a host process whose backend is terminated mid-transaction', () => {
           stored: '0',
         });
       }
-    }
+    });
     record({
       id: 'crash.2-bulk',
       area: 'crash',

@@ -172,10 +172,10 @@ describe('bulk writers under a terminated backend', () => {
     });
   }, 120_000);
 
-  it('ingest.captureKlines (1 000 REST klines in one statement)', async () => {
+  it('ingest.captureKlines (400 REST klines in one statement)', async () => {
     await attack('ingest.captureKlines', async (scope) => {
       const source = `faults-${run}-${scope}`;
-      const payloads = Array.from({ length: 1_000 }, (_, m) => [
+      const payloads = Array.from({ length: 400 }, (_, m) => [
         T0 + m * MINUTE,
         '100.00000000',
         '102.25000000',
