@@ -1,7 +1,8 @@
 // Issue 9, defect 1: the host process never crashes when its connection dies inside a transaction
 // the SDK opens. Each run is a real host process (tsx, the SDK from src on the guarded driver: the
 // same patch dist/ is built with) whose backend the test terminates mid-transaction.
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,3 +178,53 @@ describe('a host process whose backend is terminated mid-transaction', () => {
     });
   }, 240_000);
 });
+
+// CI builds dist/ before the tests: there the built package itself (the bundled, guarded driver) is tried
+describe.skipIf(!existsSync(join(ROOT, 'dist', 'index.js')) || !existsSync(join(ROOT, 'dist', 'index.cjs')))(
+  'the built package (dist/)',
+  () => {
+    it('a host process on dist/ (ESM and CJS) whose backend is terminated mid-transaction exits 0 with a ConnectionError', async () => {
+      const RUNS_EACH = 5;
+      for (const format of ['esm', 'cjs']) {
+        for (let i = 0; i < RUNS_EACH; i++) {
+          const child = spawn(
+            process.execPath,
+            [join(ROOT, 'tests', 'reliability', 'children', 'dist-host.mjs'), format, db.url, ROOT],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          );
+          let out = '';
+          let err = '';
+          let killed = false;
+          child.stderr.on('data', (d: Buffer) => {
+            err += d.toString();
+          });
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            const m = /"pid":(\d+)/.exec(out);
+            if (m && !killed) {
+              killed = true;
+              void terminate(db.sql, Number(m[1]));
+            }
+          });
+          const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+          const last = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { result?: unknown };
+          expect({ format, i, code, err, result: last.result }).toEqual({
+            format,
+            i,
+            code: 0,
+            err: '',
+            result: { typed: true, name: 'ConnectionError', reason: 'lost' },
+          });
+        }
+      }
+      record({
+        id: 'crash.3-dist',
+        area: 'crash',
+        tried:
+          'a host process on the built package (dist/, ESM and CJS) whose backend is terminated inside `db.transaction`',
+        times: RUNS_EACH * 2,
+        held: `${RUNS_EACH * 2} of ${RUNS_EACH * 2} exited 0 with a ConnectionError (the bundled postgres.js carries the guard)`,
+      });
+    }, 120_000);
+  },
+);

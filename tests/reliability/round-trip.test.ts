@@ -24,7 +24,7 @@ afterAll(async () => {
 /** Text PostgreSQL must store as given: metacharacters of SQL, of LIKE, of format strings, of JSON… */
 const TEXTS = [
   `it's "quoted" \\ back\\slash; drop table settings.windows; --`,
-  `$1 $$ $tag$ %s %% _ ${'${x}'} {} [] <> & | ~ ^ \` ?`,
+  `$1 $$ $tag$ %s %% _ ${'$'}{x} {} [] <> & | ~ ^ \` ?`,
   'ünïcødé ÆØÅ ß 中文 日本語 العربية עברית Ελληνικά',
   'emoji 🚀🇳🇱👩‍👩‍👧 ✓ 𝄞 (astral)',
   'inner\ttab and\nnew line and \u2028 separator',
@@ -33,7 +33,7 @@ const TEXTS = [
 ];
 
 /** `s` cut to at most `max` UTF-16 units without splitting a surrogate pair, then trimmed (fields refuse edge whitespace). */
-function fit(s: string, max: number): string {
+function fitTo(s: string, max: number): string {
   let out = '';
   for (const ch of s) {
     if (out.length + ch.length > max) break;
@@ -43,8 +43,8 @@ function fit(s: string, max: number): string {
 }
 /** The texts for a field of at most `max` characters, plus one that fills it (astral characters included). */
 function textsFor(max: number): string[] {
-  const long = fit(`${'ab🚀'.repeat(Math.ceil(max / 4))}`, max);
-  return [...TEXTS.map((t) => fit(t, max)), long];
+  const long = fitTo(`${'ab🚀'.repeat(Math.ceil(max / 4))}`, max);
+  return [...TEXTS.map((t) => fitTo(t, max)), long];
 }
 
 describe('text round trip', () => {
