@@ -348,3 +348,40 @@ try {
   },
   300_000,
 );
+
+it('every schema module is a subpath export that loads from import and require', () => {
+  const modules = readdirSync(join(root, 'src'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !['core', 'cli', 'migrate', 'testing'].includes(d.name))
+    .map((d) => d.name)
+    .filter((m) => existsSync(join(root, 'src', m, 'index.ts')))
+    .sort();
+  expect(modules).toEqual([
+    'cinAux',
+    'documents',
+    'ingest',
+    'market',
+    'matrices',
+    'mea',
+    'settings',
+    'strAux',
+    'wallet',
+  ]);
+  const app = hostProject('app-subpaths');
+  writeFileSync(
+    join(app, 'subpaths.mjs'),
+    `import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const names = ${JSON.stringify(modules)};
+const out = {};
+for (const m of names) {
+  const esm = await import('cryptopi-db/' + m);
+  const cjs = require('cryptopi-db/' + m);
+  out[m] = [Object.keys(esm).length > 0, Object.keys(cjs).length > 0];
+}
+console.log(JSON.stringify(out));
+`,
+  );
+  expect(JSON.parse(run(process.execPath, ['subpaths.mjs'], app))).toEqual(
+    Object.fromEntries(modules.map((m) => [m, [true, true]])),
+  );
+}, 300_000);
