@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
 import {
   cyclesBetween,
+  rollAllCyclesBetween,
   rollWindowFromCycles,
+  tryRollAllWindowsNow,
   tickAll,
   upsertSamples5s,
   windowStats,
@@ -211,6 +213,60 @@ describe('tickAll', () => {
     await tickAll(db.sql);
     expect(await windowsBetween(db.sql, span)).toEqual(windows);
     expect(await windowStats(db.sql, { ...span, windows: ['5m'] })).toEqual(stats);
+  });
+
+  it('rolls the last closed window of every label for every enabled symbol, also with nothing queued', async () => {
+    await addSymbols(db.sql, ['WTCUSDT', 'WTDUSDT']);
+    // the last closed hour, as the database sees it (tried again if an hour boundary passes meanwhile)
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const [h] = await db.sql<{ ms: number }[]>`
+        select util.epoch_ms(date_bin('1 hour', now(), timestamptz '1970-01-01Z') - interval '1 hour')::float8 as ms`;
+      const t = h!.ms;
+      await db.sql`delete from str_aux.samples_5s where symbol in ('WTCUSDT', 'WTDUSDT')`;
+      await tickAll(db.sql);
+      await db.sql.begin(async (tx) => {
+        // written with the sample triggers off and nothing queued: only the last-closed rule rolls them
+        await tx`set local session_replication_role = replica`;
+        await upsertSamples5s(tx, [
+          { symbol: 'WTCUSDT', ts: t + 100 * S, vInner: 2 },
+          { symbol: 'WTCUSDT', ts: t + 3500 * S, vInner: 4 },
+          { symbol: 'WTDUSDT', ts: t + 10 * S, vInner: -1 },
+        ]);
+      });
+      await rollAllCyclesBetween(db.sql, { from: t, to: t + 3600 * S });
+      await db.sql`delete from str_aux.pending_cycles where symbol in ('WTCUSDT', 'WTDUSDT')`;
+      await tickAll(db.sql);
+      const [after] = await db.sql<{ ms: number }[]>`
+        select util.epoch_ms(date_bin('1 hour', now(), timestamptz '1970-01-01Z') - interval '1 hour')::float8 as ms`;
+      if (after!.ms !== t) continue;
+      const span = { symbols: ['WTCUSDT', 'WTDUSDT'], windows: ['1h'], from: t, to: t + 1 };
+      expect(
+        (await windowsBetween(db.sql, span)).map((w) => [
+          w.symbol,
+          w.samplesCount,
+          w.vInnerAvg,
+          w.vInnerClose,
+        ]),
+      ).toEqual([
+        ['WTCUSDT', 2, 3, 4],
+        ['WTDUSDT', 1, -1, -1],
+      ]);
+      const stats = await windowStats(db.sql, span);
+      expect(stats.map((st) => [st.symbol, st.vInnerMean, st.vInnerVariance, st.vInnerSkew])).toEqual([
+        ['WTCUSDT', 3, 1, 0],
+        ['WTDUSDT', -1, 0, null],
+      ]);
+      expect((await windowVectors(db.sql, span)).map((v) => v.vector.inner)).toEqual([
+        { avg: 3, close: 4 },
+        { avg: -1, close: -1 },
+      ]);
+      // tryRollAllWindowsNow does the same on its own: nothing changes
+      const before = await windowsBetween(db.sql, span);
+      expect((await tryRollAllWindowsNow(db.sql)).windows).toBeGreaterThanOrEqual(2);
+      expect(await windowsBetween(db.sql, span)).toEqual(before);
+      return;
+    }
+    throw new Error('an hour boundary passed during both attempts');
   });
 
   it('a late sample re-rolls its cycle at once; the windows holding it are rolled again by the next tickAll', async () => {
