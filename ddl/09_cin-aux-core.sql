@@ -55,6 +55,9 @@ create table if not exists cin_aux.runtime_balances (
   units          cin_aux.amount not null default 0,
   -- copied from the session's allow_overdraft when the row is created
   allow_negative boolean not null default false,
+  -- FIFO cursor: every lot of the asset with a lower id is exhausted, so a move's lot scan starts here
+  -- (through lots_fifo_idx) and its cost does not grow with the session's history
+  open_lot_id    bigint not null default 0,
   updated_at     timestamptz not null default now(),
   primary key (session_id, asset),
   constraint runtime_balances_not_negative check (
@@ -131,10 +134,11 @@ create table if not exists cin_aux.lots (
   units_free       cin_aux.amount not null,
   created_at       timestamptz not null default now(),
   constraint lots_free_within_total check (units_free >= 0 and units_free <= units_total)
-);
--- the lots a move can still consume, oldest first: an exhausted lot leaves this index, so the cost of a
--- move does not grow with the session's history
-create index if not exists lots_open_idx on cin_aux.lots (session_id, asset, id) where units_free > 0;
+) with (fillfactor = 70);
+-- A move reads its source's lots from runtime_balances.open_lot_id on, oldest first. units_free is in
+-- no index and the pages keep room (fillfactor), so consuming a lot is a HOT update that adds no index
+-- entry: the index does not bloat with consumption, and a scan never walks exhausted lots.
+create index if not exists lots_fifo_idx on cin_aux.lots (session_id, asset, id);
 
 create table if not exists cin_aux.move_lots (
   move_id          bigint not null references cin_aux.moves (id) on delete cascade,

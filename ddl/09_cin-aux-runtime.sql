@@ -45,7 +45,8 @@ $$;
 -- 3. Fee + slippage are charged to the source's remaining profit first, then its principal.
 -- 4. The destination gains comp_principal as principal and comp_profit as profit.
 -- 5. With prices (from and to, in USDT): executed / price_from units (and (fee + slippage) / price_from
---    units for the costs) leave the source FIFO from its lots, the converted ones first; trace =
+--    units for the costs) leave the source FIFO from its lots (from its open_lot_id on), the converted
+--    ones first; trace =
 --    executed - cost basis of the converted units; a positive trace is profit_consumed, a negative one
 --    principal_hit; the destination gets a lot of executed / price_to units at price_to. Unit figures
 --    are rounded to 18 decimals; the buckets are exact.
@@ -100,6 +101,7 @@ declare
   v_lot_ids        bigint[] := '{}';
   v_lot_units      numeric[] := '{}';
   v_lot_prices     numeric[] := '{}';
+  v_next_open      bigint;
 begin
   if p_executed is null then
     raise exception 'executedUsdt: is required' using errcode = '22023';
@@ -181,7 +183,7 @@ begin
     if v_need > 0 then
       for v_lot in
         select l.id, l.units_free, l.entry_price_usdt from cin_aux.lots l
-        where l.session_id = p_session and l.asset = p_from and l.units_free > 0
+        where l.session_id = p_session and l.asset = p_from and l.id >= v_src.open_lot_id and l.units_free > 0
         order by l.id
       loop
         v_take := least(v_lot.units_free, v_need);
@@ -193,6 +195,8 @@ begin
         v_lot_ids := v_lot_ids || v_lot.id;
         v_lot_units := v_lot_units || v_take;
         v_lot_prices := v_lot_prices || v_lot.entry_price_usdt;
+        -- the oldest lot that may still have free units
+        v_next_open := case when v_lot.units_free > v_take then v_lot.id else v_lot.id + 1 end;
         exit when v_need = 0;
       end loop;
     end if;
@@ -203,6 +207,7 @@ begin
      set principal_usdt = r.principal_usdt - v_comp_principal - v_cost_principal,
          profit_usdt = r.profit_usdt - v_comp_profit - v_cost_profit,
          units = r.units - coalesce(v_from_units + v_cost_units, 0),
+         open_lot_id = coalesce(v_next_open, r.open_lot_id),
          updated_at = now()
    where r.session_id = p_session and r.asset = p_from;
   -- 4. the destination

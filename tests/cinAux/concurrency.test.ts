@@ -112,10 +112,12 @@ async function runAll(sessionIds: string[], n: number, seed: number) {
 async function check(sessionIds: string[], n: number, seed: number) {
   const { moves, results, refused, unexpected } = await runAll(sessionIds, n, seed);
   expect(unexpected).toEqual([]);
-  // a key is either accepted (both its calls got the same move) or refused, never both
+  // every call ended accepted or refused; the calls of a key that were accepted all got the same move
+  // (a key sent twice may be refused once and accepted once: a refusal leaves nothing, and the other
+  // call may find the source richer by then)
   for (const m of moves) {
     const rows = results.get(m.key) ?? [];
-    expect(rows.length > 0 !== refused.has(m.key)).toBe(true);
+    expect(rows.length > 0 || refused.has(m.key)).toBe(true);
     expect(new Set(rows.map((r) => r.id)).size).toBeLessThanOrEqual(1);
   }
   expect(refused.size).toBeGreaterThan(0);
