@@ -76,6 +76,7 @@ export function writeReport(dir: string, docPath: string): void {
     out.push(`## ${title}\n\n| what is tried | times | what held |\n| --- | ---: | --- |`);
     for (const f of rows)
       out.push(`| ${cell(f.tried)} | ${f.times.toLocaleString('en-US')} | ${cell(f.held)} |`);
+    out.push('');
   }
   writeAtomically(docPath, `${out.join('\n').trimEnd()}\n`);
 }
