@@ -268,3 +268,33 @@ describe('what is not retried', () => {
     expect([retryDelay(10, () => 0), retryDelay(10, () => 1)]).toEqual([125, 250]);
   });
 });
+
+describe('an unreachable server', () => {
+  it('db.transaction, a module call and a raw query all reject with ConnectionError (unreachable), nothing uncaught', async () => {
+    // a port nothing listens on: the connection is refused at once
+    const down = createClient(
+      { url: 'postgres://postgres:postgres@127.0.0.1:1/none' },
+      { postgres: { max: 1 } },
+    );
+    try {
+      const tx = await refusal(down.transaction(async (t) => t.sql`select 1`, { retries: 1 }));
+      expect(tx).toBeInstanceOf(ConnectionError);
+      expect(tx).toMatchObject({
+        operation: 'transaction',
+        reason: 'unreachable',
+        driverCode: 'ECONNREFUSED',
+      });
+      const call = await refusal(down.settings.listWindows());
+      expect(call).toBeInstanceOf(ConnectionError);
+      expect(call).toMatchObject({ reason: 'unreachable', retryable: true });
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('createClient refuses what is not a connection with a ValidationError', () => {
+    for (const bad of [null, 42, {}, { url: 'http://localhost/x' }, { url: 5 }, { sql: 'nope' }]) {
+      expect(() => createClient(bad as never)).toThrow(ValidationError);
+    }
+  });
+});
