@@ -10,6 +10,9 @@ export const entries = {
   'wallet/index': 'src/wallet/index.ts',
   'matrices/index': 'src/matrices/index.ts',
   'ingest/index': 'src/ingest/index.ts',
+  'strAux/index': 'src/strAux/index.ts',
+  'cinAux/index': 'src/cinAux/index.ts',
+  'mea/index': 'src/mea/index.ts',
   'testing/index': 'src/testing/index.ts',
   'cli/main': 'src/cli/main.ts',
 };
