@@ -147,9 +147,13 @@ async function main() {
       select (select count(*)::int from cin_aux.moves where session_id = ${old}) as moves,
              (select count(*)::int from cin_aux.lots where session_id = ${old}) as lots,
              (select count(*)::int from cin_aux.lots where session_id = ${old} and units_free > 0) as open`;
+    const [cursor] = await sql<{ open: string }[]>`
+      select open_lot_id::text as open from cin_aux.runtime_balances where session_id = ${old} and asset = 'BTC'`;
     const plan = await sql<{ 'QUERY PLAN': string }[]>`
-      explain select l.id, l.units_free, l.entry_price_usdt from cin_aux.lots l
-      where l.session_id = ${old} and l.asset = 'BTC' and l.units_free > 0 order by l.id`;
+      explain (analyze, costs off, timing off, summary off)
+      select l.id, l.units_free, l.entry_price_usdt from cin_aux.lots l
+      where l.session_id = ${old} and l.asset = 'BTC' and l.id >= ${cursor?.open ?? '0'}::bigint and l.units_free > 0
+      order by l.session_id, l.asset, l.id`;
 
     const table = rows
       .map(
@@ -167,7 +171,7 @@ Machine: ${cpus().length} CPUs, shared (load average ${loadStart} at the start, 
 |---|---:|---:|---:|---|
 ${table}
 
-History for (f): ${counts?.moves.toLocaleString('en-US')} moves, ${counts?.lots.toLocaleString('en-US')} lots (${counts?.open} with free units),
+History for (f): ${counts?.moves.toLocaleString('en-US')} moves, ${counts?.lots.toLocaleString('en-US')} lots (${counts?.open} with free units; the BTC cursor open_lot_id at ${cursor?.open}),
 built server-side in ${historySeconds.toFixed(1)} s (${Math.round(HISTORY / historySeconds).toLocaleString('en-US')} moves/s). The lot scan of a move on it:
 
 \`\`\`

@@ -184,7 +184,8 @@ begin
       for v_lot in
         select l.id, l.units_free, l.entry_price_usdt from cin_aux.lots l
         where l.session_id = p_session and l.asset = p_from and l.id >= v_src.open_lot_id and l.units_free > 0
-        order by l.id
+        -- the index's own order: a scan of the primary key from open_lot_id would walk other sessions' lots
+        order by l.session_id, l.asset, l.id
       loop
         v_take := least(v_lot.units_free, v_need);
         v_conv := least(v_take, v_conv_need);
