@@ -677,6 +677,14 @@ describe('options that cannot be right are refused before anything runs', () => 
   });
 });
 
+it('a sql that is not a postgres.js instance gets a MigrationError naming the ledger, not a raw TypeError', async () => {
+  const err = await refusal(migrate({} as never));
+  expect(err).toBeInstanceOf(MigrationError);
+  expect(err).toMatchObject({ pack: 'cryptopi_migrate', sqlstate: undefined, retryable: false });
+  expect((err as MigrationError).message).toMatch(/^cryptopi_migrate: cannot create the migration ledger: /);
+  expect((err as MigrationError).cause).toBeInstanceOf(TypeError);
+});
+
 describe('a connection that cannot be had or dies', () => {
   /** A local port where nothing listens (taken from the system, then released). */
   const deadPort = () =>

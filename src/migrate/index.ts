@@ -5,6 +5,7 @@
 import {
   ConnectionError,
   type Issue,
+  isCryptopiError,
   MigrationError,
   type PackResult,
   ValidationError,
@@ -246,8 +247,16 @@ export async function migrate(sql: Queryable, options: MigrateOptions = {}): Pro
   } catch (e) {
     const lost = connectionErrorOf(op, e);
     if (lost) throw lost;
+    if (isCryptopiError(e)) throw e;
+    // not PostgreSQL's: e.g. a host `sql` that is not a postgres.js instance; nothing was applied
+    if (!isPgError(e))
+      throw new MigrationError(
+        `${LEDGER_SCHEMA}: cannot create the migration ledger: ${e instanceof Error ? e.message : String(e)}`,
+        unitFailure(LEDGER_SCHEMA),
+        results,
+        { cause: e },
+      );
     // e.g. a role that may not create the ledger's schema (42501): nothing was applied
-    if (!isPgError(e)) throw e;
     throw new MigrationError(
       `${LEDGER_SCHEMA}: cannot create the migration ledger: ${e.code} ${e.message}`,
       unitFailure(LEDGER_SCHEMA, e.code),
