@@ -176,32 +176,34 @@ describe('rolling samples into cycles', () => {
     ]);
   });
 
-  it('floors before 1970 too: a cycle of year 1850 and one of year 0050 start at epoch multiples of 40 s', async () => {
+  it('floors before 1970 too, and reads instants exactly under any TimeZone, years 0050 to 9999', async () => {
     await addSymbols(db.sql, ['CYEUSDT']);
-    const y1850 = Date.parse('1850-06-01T12:00:07Z');
     const t0050 = new Date('2000-01-01T00:00:00Z');
     t0050.setUTCFullYear(50, 2, 1);
     t0050.setUTCHours(0, 0, 3, 0);
-    await upsertSamples5s(db.sql, [
-      { symbol: 'CYEUSDT', ts: y1850, vInner: 1 },
-      { symbol: 'CYEUSDT', ts: t0050, vInner: 2 },
-    ]);
+    const instants = [
+      t0050.getTime(),
+      Date.parse('1850-06-01T12:00:07.123Z'),
+      Date.parse('1900-01-01T00:00:39.999Z'),
+      Date.parse('1970-01-01T00:00:00.000Z'),
+      Date.parse('2038-01-19T03:14:08.001Z'),
+      Date.parse('9999-12-31T23:59:59.998Z'), // `to` is exclusive and at most …59.999
+    ];
+    await upsertSamples5s(
+      db.sql,
+      instants.map((ts, i) => ({ symbol: 'CYEUSDT', ts, vInner: i })),
+    );
     const floor40 = (ms: number) => ms - (((ms % 40_000) + 40_000) % 40_000);
+    const span = { symbols: ['CYEUSDT'], from: instants[0]! - 86_400_000, to: instants[5]! + 1 };
     for (const tz of ['Europe/Amsterdam', 'Asia/Kolkata', 'America/New_York']) {
-      const rows = await db.sql.begin(async (tx) => {
+      const [cycles, samples] = await db.sql.begin(async (tx) => {
         await tx.unsafe(`set local timezone = '${tz}'`);
-        return cyclesBetween(tx, {
-          symbols: ['CYEUSDT'],
-          from: t0050.getTime() - 86_400_000,
-          to: y1850 + 86_400_000,
-        });
+        return [await cyclesBetween(tx, span), await samplesBetween(tx, span)] as const;
       });
-      expect(rows.map((c) => c.cycleStart.getTime())).toEqual([floor40(t0050.getTime()), floor40(y1850)]);
-      const samples = await db.sql.begin(async (tx) => {
-        await tx.unsafe(`set local timezone = '${tz}'`);
-        return samplesBetween(tx, { symbols: ['CYEUSDT'], from: t0050.getTime(), to: y1850 + 1 });
-      });
-      expect(samples.map((s) => s.ts.getTime())).toEqual([t0050.getTime(), y1850]);
+      expect(cycles.map((c) => [c.cycleStart.getTime(), c.vInnerClose])).toEqual(
+        instants.map((ms, i) => [floor40(ms), i]),
+      );
+      expect(samples.map((s) => s.ts.getTime())).toEqual(instants);
     }
   });
 
