@@ -2,7 +2,17 @@
  * cryptopi-db: the CryptoPi database as a typed SDK.
  * @packageDocumentation
  */
-export { type Bound, type Client, type ClientOptions, type ClientScope, createClient } from './client.js';
+export {
+  type Bound,
+  type Client,
+  type ClientOptions,
+  type ClientScope,
+  createClient,
+  type IngestNamespace,
+  type IsolationLevel,
+  type SettingsNamespace,
+  type TransactionOptions,
+} from './client.js';
 export { type JsonObject, type JsonValue, MAX_INSTANT_MS, MIN_INSTANT_MS } from './core/codecs.js';
 export {
   AuthError,
