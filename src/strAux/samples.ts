@@ -58,7 +58,7 @@ export async function upsertSample5s(sql: Queryable, input: Sample5sInput): Prom
  * twice keeps its last row, a row stored exactly so is not rewritten, and each touched cycle is
  * rolled once (the triggers fire once for the statement).
  *
- * Atomic: a bad row (every issue is reported with its index) or a symbol missing from
+ * Atomic: a bad row (its issues are reported with its index, the first 100 of the batch) or a symbol missing from
  * market.symbols (named in the error) writes nothing. Inside a transaction it runs in a savepoint
  * and the COPY holds the connection.
  * @example
