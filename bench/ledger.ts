@@ -33,8 +33,7 @@ type Sql = postgres.Sql;
 
 async function newSession(sql: Sql): Promise<string> {
   const id = (await openSession(sql, { window: '1m' })).id;
-  for (const a of ASSETS)
-    await fund(sql, { sessionId: id, asset: a, usdt: '100000000', priceUsdt: PRICE[a]! });
+  for (const a of ASSETS) await fund(sql, { sessionId: id, asset: a, usdt: '1000', priceUsdt: PRICE[a]! });
   return id;
 }
 
@@ -152,8 +151,9 @@ async function main() {
     const plan = await sql<{ 'QUERY PLAN': string }[]>`
       explain (analyze, costs off, timing off, summary off)
       select l.id, l.units_free, l.entry_price_usdt from cin_aux.lots l
-      where l.session_id = ${old} and l.asset = 'BTC' and l.id >= ${cursor?.open ?? '0'}::bigint and l.units_free > 0
-      order by l.session_id, l.asset, l.id`;
+      where (l.session_id, l.asset, l.id) >= (${old}::uuid, 'BTC', ${cursor?.open ?? '0'}::bigint)
+        and l.session_id = ${old} and l.asset = 'BTC' and l.units_free > 0
+      order by l.session_id, l.asset, l.id limit 2`;
 
     const table = rows
       .map(

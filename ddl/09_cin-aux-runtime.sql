@@ -183,8 +183,10 @@ begin
     if v_need > 0 then
       for v_lot in
         select l.id, l.units_free, l.entry_price_usdt from cin_aux.lots l
-        where l.session_id = p_session and l.asset = p_from and l.id >= v_src.open_lot_id and l.units_free > 0
-        -- the index's own order: a scan of the primary key from open_lot_id would walk other sessions' lots
+        -- the cursor as a row comparison: only lots_fifo_idx can serve it (a scan of the primary key from
+        -- open_lot_id would walk the lots of other assets and sessions created since)
+        where (l.session_id, l.asset, l.id) >= (p_session, p_from, v_src.open_lot_id)
+          and l.session_id = p_session and l.asset = p_from and l.units_free > 0
         order by l.session_id, l.asset, l.id
       loop
         v_take := least(v_lot.units_free, v_need);
