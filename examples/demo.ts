@@ -8,6 +8,7 @@ const tours: [string, () => Promise<{ tour: Tour }>][] = [
   ['settings and market', () => import('./tour/settings-market.js')],
   ['wallet', () => import('./tour/wallet.js')],
   ['matrices', () => import('./tour/matrices.js')],
+  ['str_aux', () => import('./tour/str-aux.js')],
 ];
 
 const print = (line: string) => process.stdout.write(`${line}\n`);

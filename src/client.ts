@@ -21,6 +21,7 @@ import {
   verify,
 } from './migrate/index.js';
 import * as settings from './settings/index.js';
+import * as strAux from './strAux/index.js';
 import * as wallet from './wallet/index.js';
 
 /** A module's functions with their first argument (the `Queryable`) bound. */
@@ -60,7 +61,8 @@ export interface ClientOptions {
   postgres?: postgres.Options<Record<string, postgres.PostgresType>> | undefined;
 }
 
-type SettingsFns = Bound<typeof settings>;
+/** The settings functions bound to a connection (before the credential defaults). */
+export type SettingsFns = Bound<typeof settings>;
 type EncryptionOptions = settings.EncryptionOptions;
 
 /** The settings functions, with the credentials' `{ encryptionKey }` defaulting to the client option. */
@@ -111,6 +113,7 @@ export interface ClientScope {
   readonly documents: Bound<typeof documents>;
   readonly wallet: Bound<typeof wallet>;
   readonly matrices: Bound<typeof matrices>;
+  readonly strAux: Bound<typeof strAux>;
   readonly ingest: IngestNamespace;
   /** Applies new and changed packs (see `migrate` in `cryptopi-db`). */
   migrate(options?: MigrateOptions): Promise<MigrationReport>;
@@ -125,7 +128,7 @@ export interface ClientScope {
    * @example
    * ```ts
    * await db.transaction(async (tx) => {
-   *   await tx.wallet.recordMoves(moves);
+   *   await tx.wallet.recordMoves({ accountId, moves });
    * }, { retries: 3 });
    * ```
    * @throws ConnectionError when the connection is lost (`afterCommit: true` when COMMIT was sent:
@@ -151,6 +154,7 @@ function scope(sql: Queryable, options: ClientOptions): ClientScope {
     market: bindModule(market, sql),
     documents: bindModule(documents, sql),
     wallet: bindModule(wallet, sql),
+    strAux: bindModule(strAux, sql),
     matrices: bindModule(matrices, sql),
     ingest: { ...bindModule(ingest, sql), runLoad: (input, fn) => ingest.runLoad(sql, input, fn) },
     migrate: (o) => migrate(sql, { ...defaults, ...o }),

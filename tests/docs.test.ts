@@ -64,6 +64,14 @@ const EXPECTED: Record<string, (string | RegExp)[]> = {
     'overdraw refused: the BTC balance of account',
   ],
   'docs/matrices.md': ['{ points: 6 }', /^4320$/m, "[ 'id_pct:BTC/USDT = 0.31' ]", /^61$/m],
+  'docs/str-aux.md': [
+    '{ received: 16, distinct: 16, inserted: 16, updated: 0, unchanged: 0 }',
+    "[ '2025-01-01T00:00:40.000Z', 8, 1.5 ]",
+    '{ pendingCycles: 2, windows: 13, computed: 13 }',
+    /vInnerVariance: 1\.25,\s+vInnerSkew: 0,/,
+    /spreadP95: 0\.75/,
+    "message: 'must be between -1 and 1'",
+  ],
   'docs/ingest.md': [
     '{ promoted: 3 }',
     // the latest of the three candles of examples/data/binance-klines-BTCUSDT-1m.json, promoted into market.klines
@@ -86,7 +94,7 @@ function extractExample(markdown: string, heading: string): string {
 /** `from 'cryptopi-db'` → src/index.ts, `from 'cryptopi-db/<sub>'` → src/<sub>/index.ts. */
 function pointAtSources(code: string): string {
   const rewritten = code.replace(
-    /from (['"])cryptopi-db(?:\/([a-z-]+))?\1/g,
+    /from (['"])cryptopi-db(?:\/([a-zA-Z-]+))?\1/g,
     (_, q: string, sub?: string) => {
       const path = sub ? join(root, 'src', sub, 'index.ts') : join(root, 'src/index.ts');
       return `from ${q}${path}${q}`;

@@ -49,7 +49,32 @@ function toIssues(error: z.ZodError): Issue[] {
 export function parseInput<S extends z.ZodType>(operation: string, schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input);
   if (!r.success) throw new ValidationError(operation, toIssues(r.error));
+  // zod reads any object's own keys: a Date or a Map passed where an input object belongs would
+  // parse as {} (every field optional) and change nothing or write defaults. Refuse it.
+  const odd = misreadObject(input, r.data);
+  if (odd) throw new ValidationError(operation, [odd]);
+  if (Array.isArray(input) && Array.isArray(r.data)) {
+    for (let i = 0; i < input.length; i++) {
+      const e = misreadObject(input[i], r.data[i]);
+      if (e) throw new ValidationError(operation, [{ path: [i, ...e.path], message: e.message }]);
+    }
+  }
   return r.data;
+}
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** An issue when a class instance (Date, Map…) was read by zod as a plain input object. */
+function misreadObject(input: unknown, output: unknown): Issue | undefined {
+  if (input === null || typeof input !== 'object' || Array.isArray(input) || isPlainObject(input))
+    return undefined;
+  if (output === null || typeof output !== 'object' || Array.isArray(output) || output === input)
+    return undefined;
+  if (!isPlainObject(output)) return undefined;
+  return { path: [], message: 'expected a plain object' };
 }
 
 /** Column names from a PostgreSQL detail such as `Key (series_id, ts)=(…) already exists.` (values dropped). */
