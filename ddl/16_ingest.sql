@@ -17,42 +17,31 @@
 -- Epoch milliseconds as Binance sends them: a JSON integer, years 1970 to 9999.
 create or replace function ingest.ms_of(p_value jsonb) returns bigint
 language sql immutable parallel safe
-set search_path = pg_catalog
-as $$
-  select case when jsonb_typeof(p_value) = 'number' and p_value::text ~ '^[0-9]{1,15}$'
-    then case when p_value::text::bigint <= 253402300799999 then p_value::text::bigint end end
-$$;
+return case when jsonb_typeof(p_value) = 'number' and p_value::text ~ '^[0-9]{1,15}$'
+    then case when p_value::text::bigint <= 253402300799999 then p_value::text::bigint end end;
 
 -- A decimal string as Binance sends prices and quantities ("0.01634790"): unsigned, at most 40
 -- digits before and after the point (finite as double precision, exact as numeric).
 create or replace function ingest.decimal_of(p_value jsonb) returns numeric
 language sql immutable parallel safe
-set search_path = pg_catalog
-as $$
-  select case when jsonb_typeof(p_value) = 'string' and (p_value #>> '{}') ~ '^[0-9]{1,40}([.][0-9]{1,40})?$'
-    then (p_value #>> '{}')::numeric end
-$$;
+return case when jsonb_typeof(p_value) = 'string' and (p_value #>> '{}') ~ '^[0-9]{1,40}([.][0-9]{1,40})?$'
+    then (p_value #>> '{}')::numeric end;
 
 -- A JSON integer in 0 .. p_max (a count, a trade id).
 create or replace function ingest.count_of(p_value jsonb, p_max bigint) returns bigint
 language sql immutable parallel safe
-set search_path = pg_catalog
-as $$
-  select case when jsonb_typeof(p_value) = 'number' and p_value::text ~ '^[0-9]{1,16}$'
-    then case when p_value::text::numeric <= p_max then p_value::text::bigint end end
-$$;
+return case when jsonb_typeof(p_value) = 'number' and p_value::text ~ '^[0-9]{1,16}$'
+    then case when p_value::text::numeric <= p_max then p_value::text::bigint end end;
 
 -- A JSON boolean.
 create or replace function ingest.bool_of(p_value jsonb) returns boolean
 language sql immutable parallel safe
-set search_path = pg_catalog
-as $$ select case when jsonb_typeof(p_value) = 'boolean' then p_value::text::boolean end $$;
+return case when jsonb_typeof(p_value) = 'boolean' then p_value::text::boolean end;
 
 -- A JSON string.
 create or replace function ingest.text_of(p_value jsonb) returns text
 language sql immutable parallel safe
-set search_path = pg_catalog
-as $$ select case when jsonb_typeof(p_value) = 'string' then p_value #>> '{}' end $$;
+return case when jsonb_typeof(p_value) = 'string' then p_value #>> '{}' end;
 
 -- The fields of one kline payload, always one row; `problem` is null for a well-formed kline.
 create or replace function ingest.kline_fields(p_payload jsonb)
@@ -62,8 +51,7 @@ returns table (
   taker_buy_quote numeric, closed boolean, event_symbol text, event_window text, problem text
 )
 language sql immutable parallel safe
-set search_path = pg_catalog
-as $$
+begin atomic
   select r.open_ms, r.close_ms, r.open::float8, r.high::float8, r.low::float8, r.close::float8, r.volume,
          r.quote_volume, r.trades::integer, r.taker_buy_base, r.taker_buy_quote, r.closed, r.event_symbol,
          r.event_window,
@@ -114,8 +102,8 @@ as $$
              end as shape,
              p_payload -> 'k' as k
     ) s
-  ) r
-$$;
+  ) r;
+end;
 
 -- The close time (epoch ms) of a kline of window p_window opening at p_open_ms, or null when p_open_ms
 -- is not where such a kline opens. Binance's klines are UTC: seconds, minutes and hours open at
@@ -124,36 +112,31 @@ $$;
 -- the next one opens (a month of 28 to 31 days).
 create or replace function ingest.window_close_ms(p_window text, p_open_ms bigint) returns bigint
 language sql stable strict parallel safe
-set search_path = pg_catalog
-as $$
-  select case w.unit
-           when 'M' then
-             case when date_trunc('month', t.utc) = t.utc
-               then util.epoch_ms((t.utc + make_interval(months => w.n::integer)) at time zone 'UTC') - 1 end
-           when 'w' then
-             -- 1970-01-05 (345 600 000 ms) was a Monday
-             case when (p_open_ms - 345600000) % 604800000 = 0 then p_open_ms + w.n * 604800000 - 1 end
-           when 'd' then
-             case when p_open_ms % 86400000 = 0 then p_open_ms + w.n * 86400000 - 1 end
-           else
-             case when p_open_ms % (w.n * w.unit_ms) = 0 then p_open_ms + w.n * w.unit_ms - 1 end
-         end
-  from (select regexp_match(p_window, '^([1-9][0-9]{0,3})([smhdwM])$') as m) r
-  cross join lateral (
-    select r.m[1]::bigint as n, r.m[2] as unit,
-           case r.m[2] when 's' then 1000 when 'm' then 60000 when 'h' then 3600000 end::bigint as unit_ms
-  ) w
-  cross join lateral (select util.ms_to_ts(p_open_ms) at time zone 'UTC' as utc) t
-  where r.m is not null
-$$;
+return case
+  when p_window !~ '^[1-9][0-9]{0,3}[smhdwM]$' then null
+  when right(p_window, 1) = 'M' then
+    case when date_trunc('month', (timestamptz 'epoch' + p_open_ms * interval '1 millisecond') at time zone 'UTC')
+              = (timestamptz 'epoch' + p_open_ms * interval '1 millisecond') at time zone 'UTC'
+      then util.epoch_ms(((timestamptz 'epoch' + p_open_ms * interval '1 millisecond') at time zone 'UTC'
+                          + make_interval(months => left(p_window, -1)::integer)) at time zone 'UTC') - 1 end
+  -- 1970-01-05 (345 600 000 ms) was a Monday
+  when right(p_window, 1) = 'w' then
+    case when (p_open_ms - 345600000) % 604800000 = 0 then p_open_ms + left(p_window, -1)::bigint * 604800000 - 1 end
+  when right(p_window, 1) = 'd' then
+    case when p_open_ms % 86400000 = 0 then p_open_ms + left(p_window, -1)::bigint * 86400000 - 1 end
+  else
+    case when p_open_ms % (left(p_window, -1)::bigint
+                           * case right(p_window, 1) when 's' then 1000 when 'm' then 60000 else 3600000 end) = 0
+      then p_open_ms + left(p_window, -1)::bigint
+                       * case right(p_window, 1) when 's' then 1000 when 'm' then 60000 else 3600000 end - 1 end
+end;
 
 -- A REST trade { id, price, qty, quoteQty?, time, isBuyerMaker, isBestMatch? } or a websocket trade
 -- event { e: 'trade', E, s, t, p, q, T, m, M? }; always one row, `problem` null when well-formed.
 create or replace function ingest.trade_fields(p_payload jsonb)
 returns table (trade_id bigint, trade_ms bigint, price numeric, qty numeric, event_symbol text, problem text)
 language sql immutable parallel safe
-set search_path = pg_catalog
-as $$
+begin atomic
   select r.trade_id, r.trade_ms, r.price, r.qty, r.event_symbol,
          case
            when r.shape is null then 'is neither a REST trade nor a websocket trade event'
@@ -190,8 +173,8 @@ as $$
                when p_payload ? 'id' then 'rest'
              end as shape
     ) s
-  ) r
-$$;
+  ) r;
+end;
 
 -- The names every capture shares: refuses what the tables would refuse, with a plain message.
 create or replace function ingest.check_stream(p_source text, p_symbol text, p_window text default null)
