@@ -151,9 +151,8 @@ async function main() {
     const plan = await sql<{ 'QUERY PLAN': string }[]>`
       explain (analyze, costs off, timing off, summary off)
       select l.id, l.units_free, l.entry_price_usdt from cin_aux.lots l
-      where (l.session_id, l.asset, l.id) >= (${old}::uuid, 'BTC', ${cursor?.open ?? '0'}::bigint)
-        and l.session_id = ${old} and l.asset = 'BTC' and l.units_free > 0
-      order by l.session_id, l.asset, l.id limit 2`;
+      where l.session_id = ${old} and l.asset = 'BTC' and l.id >= ${cursor?.open ?? '0'}::bigint and l.units_free > 0
+      order by l.id limit 2`;
 
     const table = rows
       .map(

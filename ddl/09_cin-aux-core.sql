@@ -56,7 +56,7 @@ create table if not exists cin_aux.runtime_balances (
   -- copied from the session's allow_overdraft when the row is created
   allow_negative boolean not null default false,
   -- FIFO cursor: every lot of the asset with a lower id is exhausted, so a move's lot scan starts here
-  -- (through lots_fifo_idx) and its cost does not grow with the session's history
+  -- (through the lots primary key) and its cost does not grow with the session's history
   open_lot_id    bigint not null default 0,
   updated_at     timestamptz not null default now(),
   primary key (session_id, asset),
@@ -122,9 +122,14 @@ create index if not exists moves_session_to_idx on cin_aux.moves (session_id, to
 create unique index if not exists moves_session_trade_key on cin_aux.moves (session_id, source_symbol, trade_id)
   where trade_id is not null;
 
--- FIFO acquisition lots: funding creates one, every priced move one for its destination.
+-- FIFO acquisition lots: funding creates one, every priced move one for its destination. The primary
+-- key (session_id, asset, id) is the table's only index, so every read of lots goes by session and
+-- asset: a move reads its source's lots from runtime_balances.open_lot_id on, oldest first (the
+-- planner has no index on id alone to walk other sessions' lots with). units_free is in no index and
+-- the pages keep room (fillfactor), so consuming a lot is a HOT update that adds no index entry: the
+-- index does not bloat with consumption, and a move's scan starts at its first open lot.
 create table if not exists cin_aux.lots (
-  id               bigint generated always as identity primary key,
+  id               bigint generated always as identity,
   session_id       uuid not null references cin_aux.sessions (id) on delete cascade,
   asset            text not null references market.assets (code),
   -- the move that bought it (null: funding)
@@ -133,21 +138,22 @@ create table if not exists cin_aux.lots (
   units_total      cin_aux.amount not null check (units_total > 0),
   units_free       cin_aux.amount not null,
   created_at       timestamptz not null default now(),
+  constraint lots_pkey primary key (session_id, asset, id),
   constraint lots_free_within_total check (units_free >= 0 and units_free <= units_total)
 ) with (fillfactor = 70);
--- A move reads its source's lots from runtime_balances.open_lot_id on, oldest first. units_free is in
--- no index and the pages keep room (fillfactor), so consuming a lot is a HOT update that adds no index
--- entry: the index does not bloat with consumption, and a scan never walks exhausted lots.
-create index if not exists lots_fifo_idx on cin_aux.lots (session_id, asset, id);
 
 create table if not exists cin_aux.move_lots (
   move_id          bigint not null references cin_aux.moves (id) on delete cascade,
-  lot_id           bigint not null references cin_aux.lots (id) on delete cascade,
+  session_id       uuid not null,
+  asset            text not null,
+  lot_id           bigint not null,
   units            cin_aux.amount not null check (units > 0),
   entry_price_usdt cin_aux.amount not null check (entry_price_usdt > 0),
-  primary key (move_id, lot_id)
+  primary key (move_id, lot_id),
+  constraint move_lots_lot_fkey foreign key (session_id, asset, lot_id)
+    references cin_aux.lots (session_id, asset, id) on delete cascade
 );
-create index if not exists move_lots_lot_idx on cin_aux.move_lots (lot_id);
+create index if not exists move_lots_lot_idx on cin_aux.move_lots (session_id, asset, lot_id);
 
 create table if not exists cin_aux.marks (
   session_id uuid not null references cin_aux.sessions (id) on delete cascade,

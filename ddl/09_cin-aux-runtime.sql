@@ -183,18 +183,16 @@ begin
     if v_need > 0 then
       for v_lot in
         select l.id, l.units_free, l.entry_price_usdt from cin_aux.lots l
-        -- the cursor as a row comparison: only lots_fifo_idx can serve it (a scan of the primary key from
-        -- open_lot_id would walk the lots of other assets and sessions created since)
-        where (l.session_id, l.asset, l.id) >= (p_session, p_from, v_src.open_lot_id)
-          and l.session_id = p_session and l.asset = p_from and l.units_free > 0
-        order by l.session_id, l.asset, l.id
+        where l.session_id = p_session and l.asset = p_from and l.id >= v_src.open_lot_id and l.units_free > 0
+        order by l.id
       loop
         v_take := least(v_lot.units_free, v_need);
         v_conv := least(v_take, v_conv_need);
         v_basis := v_basis + v_conv * v_lot.entry_price_usdt;
         v_conv_need := v_conv_need - v_conv;
         v_need := v_need - v_take;
-        update cin_aux.lots set units_free = units_free - v_take where id = v_lot.id;
+        update cin_aux.lots l set units_free = l.units_free - v_take
+         where l.session_id = p_session and l.asset = p_from and l.id = v_lot.id;
         v_lot_ids := v_lot_ids || v_lot.id;
         v_lot_units := v_lot_units || v_take;
         v_lot_prices := v_lot_prices || v_lot.entry_price_usdt;
@@ -244,8 +242,9 @@ begin
     values (p_session, p_to, v_move.id, p_price_to, v_to_units, v_to_units);
   end if;
   if cardinality(v_lot_ids) > 0 then
-    insert into cin_aux.move_lots (move_id, lot_id, units, entry_price_usdt)
-    select v_move.id, u.lot_id, u.units, u.price from unnest(v_lot_ids, v_lot_units, v_lot_prices) u(lot_id, units, price);
+    insert into cin_aux.move_lots (move_id, session_id, asset, lot_id, units, entry_price_usdt)
+    select v_move.id, p_session, p_from, u.lot_id, u.units, u.price
+    from unnest(v_lot_ids, v_lot_units, v_lot_prices) u(lot_id, units, price);
   end if;
   return v_move;
 end;
