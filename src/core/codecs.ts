@@ -170,9 +170,7 @@ export const instant = z
  * bigint: exact for every year, whatever the session TimeZone (local mean time offsets with seconds)
  * and the host's parsers.
  */
-export const timestamptz = z.union([z.string(), z.number(), z.bigint(), z.date()]).transform((v, ctx) => {
-  // TRANSITIONAL: a Date is still accepted while the modules move to util.epoch_ms; removed once they have
-  if (v instanceof Date) return v;
+export const timestamptz = z.union([z.string(), z.number(), z.bigint()]).transform((v, ctx) => {
   const ms = typeof v === 'number' ? v : /^-?\d+$/.test(String(v)) ? Number(v) : Number.NaN;
   if (!Number.isSafeInteger(ms)) {
     ctx.addIssue({ code: 'custom', message: 'expected epoch milliseconds (select util.epoch_ms(col))' });
