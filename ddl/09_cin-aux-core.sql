@@ -65,6 +65,9 @@ create table if not exists cin_aux.runtime_balances (
   )
 );
 
+create or replace trigger trg_runtime_balances_touch before update on cin_aux.runtime_balances
+  for each row execute function util.touch_updated_at();
+
 create table if not exists cin_aux.moves (
   id                   bigint generated always as identity primary key,
   session_id           uuid not null references cin_aux.sessions (id) on delete cascade,
@@ -175,6 +178,9 @@ create table if not exists cin_aux."references" (
   updated_at timestamptz not null default now(),
   primary key (session_id, asset)
 );
+
+create or replace trigger trg_references_touch before update on cin_aux."references"
+  for each row execute function util.touch_updated_at();
 
 -- One row per closed session: its churn, generated profit, trace, plan deviation, what it carries out
 -- (luggage principal and profit: the closing buckets) and its tau totals.

@@ -16,8 +16,7 @@
 -- Derived figures are rounded to 18 decimals. Every runtime row the import touches is locked first, in
 -- asset order, so concurrent imports queue instead of deadlocking.
 -- (its result is the move row itself: a query calling it does not see rows it inserted in a join)
-drop function if exists cin_aux.sp_import_moves_from_trades(uuid, jsonb, jsonb);
-create function cin_aux.sp_import_moves_from_trades(p_session uuid, p_trades jsonb, p_prices jsonb default '{}'::jsonb)
+create or replace function cin_aux.sp_import_moves_from_trades(p_session uuid, p_trades jsonb, p_prices jsonb default '{}'::jsonb)
 returns table (trade_index integer, replayed boolean, move cin_aux.moves)
 language plpgsql
 set search_path = pg_catalog, cin_aux

@@ -76,6 +76,9 @@ create table if not exists mea_dynamics.mea_symbol (
   constraint mea_symbol_tier_matches check (tier = mea_dynamics.tier_for(mea_value))
 );
 
+create or replace trigger trg_mea_symbol_touch before update on mea_dynamics.mea_symbol
+  for each row execute function util.touch_updated_at();
+
 create table if not exists mea_dynamics.dynamics_snapshot (
   cycle_id       uuid primary key references mea_dynamics.cycles (id) on delete cascade,
   base           text check (base ~ '^[A-Z0-9]{1,20}$'),
@@ -94,6 +97,9 @@ create table if not exists mea_dynamics.dynamics_snapshot (
     (mea_value is null and mea_tier is null) or mea_tier = mea_dynamics.tier_for(mea_value)
   )
 );
+
+create or replace trigger trg_dynamics_snapshot_touch before update on mea_dynamics.dynamics_snapshot
+  for each row execute function util.touch_updated_at();
 
 -- Registers a mood (or replaces its formula version and buckets) and returns it.
 create or replace function mea_dynamics.sp_upsert_mood(p_mood text, p_formula_version text, p_buckets jsonb default null)
