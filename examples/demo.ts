@@ -9,6 +9,7 @@ const tours: [string, () => Promise<{ tour: Tour }>][] = [
   ['wallet', () => import('./tour/wallet.js')],
   ['matrices', () => import('./tour/matrices.js')],
   ['str_aux', () => import('./tour/str-aux.js')],
+  ['cinAux and mea', () => import('./tour/cin-aux.js')],
 ];
 
 const print = (line: string) => process.stdout.write(`${line}\n`);

@@ -7,10 +7,12 @@ import { ValidationError } from './core/errors.js';
 import { type Logger, noticesTo, type Queryable, type Sql } from './core/queryable.js';
 import { mapPgError } from './core/run.js';
 import { runTransaction, type TransactionOptions } from './core/transaction.js';
+import * as cinAux from './cinAux/index.js';
 import * as documents from './documents/index.js';
 import * as ingest from './ingest/index.js';
 import * as market from './market/index.js';
 import * as matrices from './matrices/index.js';
+import * as mea from './mea/index.js';
 import {
   type MigrateOptions,
   type MigrationReport,
@@ -104,6 +106,10 @@ export type IngestNamespace = Omit<Bound<typeof ingest>, 'runLoad'> & {
   runLoad<T>(input: ingest.StartLoadInput, fn: (ctx: ingest.LoadContext) => Promise<T>): Promise<T>;
 };
 
+/** The mea functions bound to a connection, and its pure rules as they are. */
+export type MeaNamespace = Omit<Bound<typeof mea>, 'tierFor' | 'moodCoefficient' | 'allocationWeight'> &
+  Pick<typeof mea, 'tierFor' | 'moodCoefficient' | 'allocationWeight'>;
+
 /** What both the root client and a transaction's client offer. */
 export interface ClientScope {
   /** The connection this scope runs on (a pool, or the transaction). */
@@ -114,6 +120,9 @@ export interface ClientScope {
   readonly wallet: Bound<typeof wallet>;
   readonly matrices: Bound<typeof matrices>;
   readonly strAux: Bound<typeof strAux>;
+  readonly cinAux: Bound<typeof cinAux>;
+  /** The mea functions; the pure rules (`tierFor`, `moodCoefficient`, `allocationWeight`) take no connection. */
+  readonly mea: MeaNamespace;
   readonly ingest: IngestNamespace;
   /** Applies new and changed packs (see `migrate` in `cryptopi-db`). */
   migrate(options?: MigrateOptions): Promise<MigrationReport>;
@@ -155,6 +164,13 @@ function scope(sql: Queryable, options: ClientOptions): ClientScope {
     documents: bindModule(documents, sql),
     wallet: bindModule(wallet, sql),
     strAux: bindModule(strAux, sql),
+    cinAux: bindModule(cinAux, sql),
+    mea: {
+      ...bindModule(mea, sql),
+      tierFor: mea.tierFor,
+      moodCoefficient: mea.moodCoefficient,
+      allocationWeight: mea.allocationWeight,
+    },
     matrices: bindModule(matrices, sql),
     ingest: { ...bindModule(ingest, sql), runLoad: (input, fn) => ingest.runLoad(sql, input, fn) },
     migrate: (o) => migrate(sql, { ...defaults, ...o }),

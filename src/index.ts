@@ -10,6 +10,7 @@ export {
   createClient,
   type IngestNamespace,
   type IsolationLevel,
+  type MeaNamespace,
   type SettingsFns,
   type SettingsNamespace,
   type TransactionOptions,

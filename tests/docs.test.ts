@@ -72,6 +72,28 @@ const EXPECTED: Record<string, (string | RegExp)[]> = {
     /spreadP95: 0\.75/,
     "message: 'must be between -1 and 1'",
   ],
+  'docs/cin-aux.md': [
+    '0.01 400 0.4',
+    '0.005 0.1 20 20',
+    /^true$/m,
+    "ValidationError [ 'executedUsdt' ]",
+    '999.38 -0.62 0.99938',
+    "[ '-0.4', '19.78' ]",
+    "tauUsdt: '-40.62'",
+    '39.38 999.38 40',
+  ],
+  'docs/mea.md': [
+    'alpha none gamma',
+    /^0\.6$/m,
+    '28.749999999999996',
+    /^true$/m,
+    '{ written: 3 }',
+    "ValidationError [ 'cycleId' ]",
+    /^gamma$/m,
+    '[ 1 ]',
+    "[ 'BTC:gamma', 'ETH:alpha', 'SOL:none' ]",
+    "[ 'BTC' ]",
+  ],
   'docs/ingest.md': [
     '{ promoted: 3 }',
     // the latest of the three candles of examples/data/binance-klines-BTCUSDT-1m.json, promoted into market.klines
