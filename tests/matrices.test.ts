@@ -15,7 +15,7 @@ import {
   putPoint,
   putPointsBulk,
 } from '../src/matrices/index.js';
-import { copyIn } from '../src/matrices/write.js';
+import { copyIn } from '../src/core/copy.js';
 import { startTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 let db: TestDatabase;
@@ -325,7 +325,7 @@ describe('putPointsBulk', () => {
       const error = await caught(
         db.sql.begin(async (tx) => {
           await tx`create temporary table copy_target (x int) on commit drop`;
-          await copyIn(tx, tx`copy copy_target from stdin with (format binary)`, chunks);
+          await copyIn(tx, tx`copy copy_target from stdin with (format binary)`, chunks, 'test.copy');
         }),
       );
       expect(error).toBeInstanceOf(Error);

@@ -4,18 +4,11 @@
  * (nothing can collide) and one upsert for series that existed. Internal: not re-exported.
  */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import type { PendingQuery, Row } from 'postgres';
 import { pgArray } from '../core/arrays.js';
-import { CryptopiError, IntegrityError } from '../core/errors.js';
+import { copyIn } from '../core/copy.js';
+import { IntegrityError } from '../core/errors.js';
 import type { Queryable } from '../core/queryable.js';
-import { connectionErrorOf } from '../core/run.js';
 import { copyChunks, orderPoints, type PointColumns } from './bulk.js';
-
-/** How many bytes of COPY data may wait for the socket before the encoder pauses (about 4 chunks). */
-const IN_FLIGHT_BYTES = 4 << 20;
 
 /** Series ids of a batch's keys (`ids[k]` for `keys[k]`), and which ones this call created. */
 export interface ResolvedSeries {
@@ -56,50 +49,6 @@ export async function resolveSeries(
   return { ids, created };
 }
 
-/**
- * Streams chunks into a `copy … from stdin` query, with backpressure. postgres.js 3.4 never settles
- * the stream when the server fails a COPY after its end (porsager/postgres#1173), and drops that
- * error: a query queued behind the COPY fails then (25P02, in the aborted transaction), so we throw
- * instead of waiting forever.
- */
-export async function copyIn(
-  tx: Queryable,
-  query: PendingQuery<Row[]>,
-  chunks: Iterable<Buffer>,
-): Promise<void> {
-  const stream = (await query.writable()) as Writable & { _final(cb: (e?: Error | null) => void): void };
-  const done = finished(stream);
-  // The sentinel may only be sent once CopyDone is (postgres.js refuses queries until then), which
-  // is when the stream's `_final` runs: signal it.
-  const final = stream._final;
-  const ended = new Promise<void>((resolve) => {
-    stream._final = (cb) => {
-      final.call(stream, cb);
-      resolve();
-    };
-  });
-  for (const chunk of chunks) {
-    if (stream.errored) throw stream.errored;
-    // keep a few chunks in flight: encode the next ones while the socket sends these
-    if (!stream.write(chunk) && stream.writableLength >= IN_FLIGHT_BYTES) {
-      await Promise.race([once(stream, 'drain'), done]);
-    }
-  }
-  stream.end();
-  await Promise.race([ended, done]);
-  await Promise.all([
-    done,
-    tx`select 1`.catch((e: unknown) => {
-      if (connectionErrorOf('matrices.copy', e)) throw e; // run() maps it, with the caller's operation
-      throw new CryptopiError(
-        'database',
-        'matrices: COPY failed; postgres.js 3.4 lost the server error (porsager/postgres#1173)',
-        { cause: e },
-      );
-    }),
-  ]);
-}
-
 /** COPYs points into a new temporary table (no constraint: only the connection can fail it); returns its name. */
 async function stage(
   tx: Queryable,
@@ -116,6 +65,7 @@ async function stage(
     tx,
     tx`copy ${tx(name)} (series_id, ts, value, attrs) from stdin with (format binary)`,
     copyChunks(cols, ids, order),
+    'matrices.putPointsBulk',
   );
   return name;
 }

@@ -4,11 +4,9 @@
  * stage with backpressure, then merged by one upsert statement. Internal: not re-exported.
  */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import type { PendingQuery, Row } from 'postgres';
 import { pgArray } from '../core/arrays.js';
+import { openCopy } from '../core/copy.js';
 import { MAX_INSTANT_MS, MIN_INSTANT_MS, textProblem } from '../core/codecs.js';
 import { type Issue, ValidationError } from '../core/errors.js';
 import type { Queryable } from '../core/queryable.js';
@@ -17,8 +15,6 @@ import { Sample5sInput, type UpsertSamplesProgress, type UpsertSamplesResult } f
 
 /** Bytes of COPY text gathered before a write. */
 const CHUNK_CHARS = 1 << 20;
-/** How many bytes may wait for the socket before the encoder pauses. */
-const IN_FLIGHT_BYTES = 4 << 20;
 /** Issues reported at most (the first ones). */
 const MAX_ISSUES = 100;
 
@@ -109,44 +105,6 @@ function zodLine(seq: number, s: ReturnType<typeof Sample5sInput.parse>): string
   return `${seq}\t${s.symbol}\t${s.ts.toISOString()}\t${values.join('\t')}\n`;
 }
 
-/**
- * Streams strings into a `copy … from stdin` query, with backpressure. postgres.js 3.4 never settles
- * the stream when the server fails a COPY after its end (porsager/postgres#1173): a query queued
- * behind it fails then, so we throw instead of waiting forever (the same guard as matrices).
- */
-async function openCopy(tx: Queryable, query: PendingQuery<Row[]>) {
-  const stream = (await query.writable()) as Writable & { _final(cb: (e?: Error | null) => void): void };
-  const done = finished(stream);
-  done.catch(() => {}); // observed below
-  const final = stream._final;
-  const ended = new Promise<void>((resolve) => {
-    stream._final = (cb) => {
-      final.call(stream, cb);
-      resolve();
-    };
-  });
-  return {
-    async write(chunk: string): Promise<void> {
-      if (stream.errored) throw stream.errored;
-      if (!stream.write(chunk) && stream.writableLength >= IN_FLIGHT_BYTES) {
-        await Promise.race([once(stream, 'drain'), done]);
-      }
-    },
-    async end(): Promise<void> {
-      stream.end();
-      await Promise.race([ended, done]);
-      await Promise.all([
-        done,
-        tx`select 1`.catch((e: unknown) => {
-          throw new Error('COPY failed; postgres.js 3.4 lost the server error (porsager/postgres#1173)', {
-            cause: e,
-          });
-        }),
-      ]);
-    },
-  };
-}
-
 const STAGE_COLUMNS = `seq bigint, symbol text, ts timestamptz, v_inner float8, v_outer float8, v_swap float8,
   v_tendency float8, disruption float8, amp float8, volt float8, inertia float8, mode_general text, mode_b text,
   bucket_count integer, tick_ms_min float8, tick_ms_max float8, tick_ms_avg float8, spread_min float8,
@@ -177,7 +135,11 @@ export async function stageAndUpsert(
   }
   const stage = `cryptopi_samples_stage_${randomBytes(6).toString('hex')}`;
   await tx.unsafe(`create temporary table ${stage} (${STAGE_COLUMNS}) on commit drop`);
-  const copy = await openCopy(tx, tx.unsafe(`copy ${stage} from stdin`) as unknown as PendingQuery<Row[]>);
+  const copy = await openCopy(
+    tx,
+    tx.unsafe(`copy ${stage} from stdin`) as unknown as PendingQuery<Row[]>,
+    'strAux.upsertSamples5s',
+  );
   const symbols = new Set<string>();
   let issues: Issue[] | undefined;
   let seq = 0;
