@@ -231,3 +231,180 @@ describe('bulk writers under a terminated backend', () => {
     });
   }, 120_000);
 });
+
+/** Digits of the run id (a symbol's name holds letters and digits only). */
+const runDigits = run
+  .replace(/[^0-9]/g, '')
+  .padEnd(4, '7')
+  .slice(0, 4);
+
+describe('str_aux and ledger writers under a terminated backend', () => {
+  beforeAll(async () => {
+    // the ledger's assets are market.assets rows; trades name a symbol with its base and quote
+    for (const code of ['USDT', 'BTC']) await client.market.upsertAsset({ code });
+    await client.market.upsertSymbol({ symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT' });
+  });
+
+  it('strAux.upsertSamples5s (16 000 samples: several COPY chunks of 1 MiB, the cycles rolled by the trigger)', async () => {
+    // the batch spans several COPY chunks of 1 MiB (counted by onProgress below)
+    let chunks = 0;
+    await attack('strAux.upsertSamples5s', async (scope) => {
+      const symbols = ['A', 'B', 'C', 'D'].map((s) => `F${runDigits}${s}${scope}USDT`);
+      for (const symbol of symbols) await client.market.upsertSymbol({ symbol });
+      const samples = Array.from({ length: 16_000 }, (_, i) => {
+        const n = Math.floor(i / 4);
+        return {
+          symbol: symbols[i % 4]!,
+          ts: T0 + n * 5_000,
+          vInner: (n % 17) / 8,
+          vOuter: -(n % 11) / 4,
+          vSwap: (n % 5) - 2,
+          spreadAvg: (n % 3) / 4,
+          midMin: 100 + (n % 9),
+          midMax: 101 + (n % 9),
+          modeGeneral: n % 2 ? 'up-trend ✓' : 'down-trend',
+          attrs: { n, note: `fault injection sample ${'·'.repeat(120)}` },
+        };
+      });
+      return {
+        write: () =>
+          client.strAux.upsertSamples5s(samples, {
+            onProgress: () => {
+              if (scope === 0) chunks++;
+            },
+          }),
+        probe: async () => {
+          // samples, their cycles (rolled at once) and the cycles marked for the windows
+          const [r] = await db.sql<
+            {
+              rows: string;
+              samples: string | null;
+              cycles: string;
+              cyclesDigest: string | null;
+              pending: string;
+            }[]
+          >`
+            select (select count(*) from str_aux.samples_5s where symbol = any(${symbols}))::int8::text as rows,
+                   (select md5(string_agg(substr(symbol, 6, 1) || util.epoch_ms(ts)::text || v_inner::text || v_outer::text
+                                          || mode_general || attrs::text, ',' order by symbol, ts))
+                    from str_aux.samples_5s where symbol = any(${symbols})) as samples,
+                   (select count(*)::text from str_aux.cycles_40s where symbol = any(${symbols})) as cycles,
+                   (select md5(string_agg(substr(symbol, 6, 1) || util.epoch_ms(cycle_start)::text
+                                          || samples_count::text || v_inner_avg::text || v_outer_min::text
+                                          || coalesce(spread_avg::text, '-') || mode_general_close, ',' order by symbol, cycle_start))
+                    from str_aux.cycles_40s where symbol = any(${symbols})) as "cyclesDigest",
+                   (select count(*)::text from str_aux.pending_cycles where symbol = any(${symbols})) as pending`;
+          const rows = Number(r?.rows);
+          // no sample: neither may a cycle or a pending mark be there
+          if (rows === 0)
+            return {
+              rows,
+              digest:
+                r?.cycles === '0' && r?.pending === '0' ? null : `cycles ${r?.cycles} pending ${r?.pending}`,
+            };
+          return { rows, digest: `${r?.samples}|${r?.cycles}:${r?.cyclesDigest}|${r?.pending}` };
+        },
+      };
+    });
+    expect(chunks).toBeGreaterThanOrEqual(3);
+  }, 180_000);
+
+  /** A session per scope, funded with 1 000 000 USDT, and a probe of its moves, lots and balances. */
+  async function ledgerScope(scope: number, label: string) {
+    const session = await client.cinAux.openSession({ window: '1h', meta: { run, scope, label } });
+    await client.cinAux.fund({
+      sessionId: session.id,
+      asset: 'USDT',
+      usdt: '1000000',
+      units: '1000000',
+      priceUsdt: '1',
+    });
+    const state = async () => {
+      const [r] = await db.sql<{ rows: string; moves: string | null; lots: string; balances: string }[]>`
+        select (select count(*) from cin_aux.moves where session_id = ${session.id})::int8::text as rows,
+               (select md5(string_agg(concat_ws(':', util.epoch_ms(ts), from_asset, to_asset, executed_usdt, fee_usdt,
+                                                from_units, to_units, trace_usdt, idempotency_key, trade_id), ','
+                                      order by ts, id))
+                from cin_aux.moves where session_id = ${session.id}) as moves,
+               (select count(*)::text || ':' || coalesce(sum(units_free)::text, '-')
+                from cin_aux.lots where session_id = ${session.id}) || '/' ||
+               (select count(*)::text || ':' || coalesce(sum(units)::text, '-')
+                from cin_aux.move_lots where session_id = ${session.id}) as lots,
+               (select string_agg(asset || '=' || principal_usdt::text || ':' || profit_usdt::text || ':' || units::text, ','
+                                  order by asset)
+                from cin_aux.runtime_balances where session_id = ${session.id}) as balances`;
+      return { rows: Number(r?.rows), moves: r?.moves ?? null, lots: r?.lots, balances: r?.balances };
+    };
+    const funded = await state();
+    expect(funded).toEqual({
+      rows: 0,
+      moves: null,
+      lots: expect.stringMatching(/^1:1000000(\.0+)?\/0:-$/),
+      balances: expect.stringMatching(/^USDT=1000000/),
+    });
+    const probe: Probe = async () => {
+      const now = await state();
+      // no move: the session is exactly as funded (its lot and balance), nothing half-applied
+      if (now.rows === 0) {
+        const untouched = now.lots === funded.lots && now.balances === funded.balances;
+        return { rows: 0, digest: untouched ? null : `lots ${now.lots} balances ${now.balances}` };
+      }
+      return { rows: now.rows, digest: `${now.moves}|${now.lots}|${now.balances}` };
+    };
+    return { sessionId: session.id, probe };
+  }
+
+  it('cinAux.applyMove × 300 in one db.transaction (each with an idempotency key)', async () => {
+    await attack('cinAux.applyMove (300 in db.transaction)', async (scope) => {
+      const { sessionId, probe } = await ledgerScope(scope, 'moves');
+      const moves = Array.from({ length: 300 }, (_, i) =>
+        i % 2 === 0
+          ? {
+              sessionId,
+              fromAsset: 'USDT',
+              toAsset: 'BTC',
+              executedUsdt: `${10 + (i % 7)}`,
+              feeUsdt: '0.01',
+              priceFromUsdt: '1',
+              priceToUsdt: `${40_000 + i}`,
+              ts: T0 + i * 1000,
+              idempotencyKey: `move-${i}`,
+            }
+          : {
+              sessionId,
+              fromAsset: 'BTC',
+              toAsset: 'USDT',
+              executedUsdt: '5',
+              priceFromUsdt: `${40_000 + i}`,
+              priceToUsdt: '1',
+              ts: T0 + i * 1000,
+              idempotencyKey: `move-${i}`,
+            },
+      );
+      return {
+        write: () =>
+          client.transaction(async (tx) => {
+            for (const m of moves) await tx.cinAux.applyMove(m);
+          }),
+        probe,
+      };
+    });
+  }, 180_000);
+
+  it('cinAux.importMovesFromTrades (600 trades in one statement)', async () => {
+    await attack('cinAux.importMovesFromTrades', async (scope) => {
+      const { sessionId, probe } = await ledgerScope(scope, 'trades');
+      const trades = Array.from({ length: 600 }, (_, i) => ({
+        symbol: 'BTCUSDT',
+        tradeId: 1_000 + i,
+        isBuyer: i % 2 === 0,
+        price: `${40_000 + i}`,
+        qty: i % 2 === 0 ? '0.0002' : '0.0001',
+        commission: '0.001',
+        commissionAsset: 'USDT',
+        time: T0 + i * 1000,
+      }));
+      return { write: () => client.cinAux.importMovesFromTrades(trades, { sessionId }), probe };
+    });
+  }, 180_000);
+});
