@@ -51,12 +51,14 @@ describe('text round trip', () => {
   it('every free-text field stores and returns text exactly (or refuses it with a ValidationError)', async () => {
     let exact = 0;
     let refused = 0;
+    let fields = 0;
     const check = async (
       field: string,
       max: number,
       write: (t: string, i: number) => Promise<unknown>,
       read: (i: number) => Promise<unknown>,
     ) => {
+      fields++;
       const texts = textsFor(max);
       for (let i = 0; i < texts.length; i++) {
         const t = texts[i]!;
@@ -206,12 +208,128 @@ describe('text round trip', () => {
       async (i) => (await db.sql`select error from ingest.load_logs where id = ${loads[i]!}`)[0]?.error,
     );
 
+    // ---- str_aux: a sample's closing modes, and its cycle's closes (one sample per 40 s cycle)
+    const sym = `RT${run
+      .replace(/[^0-9]/g, '')
+      .padEnd(4, '7')
+      .slice(0, 4)}USDT`;
+    await client.market.upsertSymbol({ symbol: sym });
+    const T = Date.UTC(2024, 0, 1);
+    for (const [field, close] of [
+      ['modeGeneral', 'modeGeneralClose'],
+      ['modeB', 'modeBClose'],
+    ] as const) {
+      const at = (i: number) => T + (field === 'modeB' ? 3_600_000 : 0) + i * 40_000;
+      await check(
+        `str_aux sample ${field}`,
+        64,
+        async (t, i) => {
+          await client.strAux.upsertSample5s({ symbol: sym, ts: at(i), vInner: 1, [field]: t });
+        },
+        async (i) =>
+          (await client.strAux.samplesBetween({ symbols: [sym], from: at(i), to: at(i) + 1 }))[0]?.[field],
+      );
+      await check(
+        `str_aux cycle ${close} (rolled from the sample)`,
+        64,
+        async (t, i) => {
+          await client.strAux.upsertSamples5s([{ symbol: sym, ts: at(i) + 20_000_000, [field]: t }]);
+        },
+        async (i) =>
+          (
+            await client.strAux.cyclesBetween({
+              symbols: [sym],
+              from: at(i) + 20_000_000,
+              to: at(i) + 20_000_001,
+            })
+          )[0]?.[close],
+      );
+    }
+
+    // ---- cin_aux: session meta (keys and values), a move's tradeId and idempotencyKey
+    for (const code of ['USDT', 'BTC']) await client.market.upsertAsset({ code });
+    const sessions: string[] = [];
+    await check(
+      'cin_aux session meta (jsonb key and value)',
+      5_000,
+      async (t, i) => {
+        sessions[i] = (await client.cinAux.openSession({ window: '1h', meta: { [t]: t } })).id;
+      },
+      async (i) => {
+        const meta = (await client.cinAux.getSession(sessions[i]!))?.meta ?? {};
+        const [k] = Object.keys(meta);
+        return k !== undefined && meta[k] === k ? k : meta;
+      },
+    );
+    const ledger = await client.cinAux.openSession({ window: '1h' });
+    await client.cinAux.fund({ sessionId: ledger.id, asset: 'USDT', usdt: '1000' });
+    for (const [field, max] of [
+      ['tradeId', 100],
+      ['idempotencyKey', 200],
+    ] as const) {
+      const at = (i: number) => T + (field === 'tradeId' ? 0 : 1_000_000) + i;
+      await check(
+        `cin_aux move ${field}`,
+        max,
+        async (t, i) => {
+          await client.cinAux.applyMove({
+            sessionId: ledger.id,
+            fromAsset: 'USDT',
+            toAsset: 'BTC',
+            executedUsdt: '1',
+            ts: at(i),
+            [field]: t,
+          });
+        },
+        async (i) =>
+          (await client.cinAux.listMoves({ sessionIds: [ledger.id] })).find(
+            (m) => m.ts.getTime() === at(i),
+          )?.[field],
+      );
+    }
+
+    // ---- mea: a mood's name and formula version, a coin's mood
+    await check(
+      'mea mood formulaVersion',
+      64,
+      async (t) => {
+        await client.mea.upsertMood({ mood: `rt-${run}`, formulaVersion: t });
+      },
+      async (i) => {
+        const moods = await client.mea.listMoods();
+        return moods.find((m) => m.mood === `rt-${run}` && m.formulaVersion === textsFor(64)[i])
+          ?.formulaVersion;
+      },
+    );
+    await check(
+      'mea mood name',
+      64,
+      async (t) => {
+        await client.mea.upsertMood({ mood: t, formulaVersion: `rt-${run}` });
+      },
+      async (i) =>
+        (await client.mea.listMoods()).find(
+          (m) => m.formulaVersion === `rt-${run}` && m.mood === textsFor(64)[i],
+        )?.mood,
+    );
+    const cycle = await client.mea.startCycle({ window: '1h', engineCycle: Number.parseInt(run, 16) });
+    const coinOf = (i: number) => `RT${run.replace(/[^0-9]/g, '').slice(0, 4)}C${i}`;
+    await check(
+      'mea symbol mood',
+      64,
+      async (t, i) => {
+        await client.mea.putMeaSymbols([{ symbol: coinOf(i), meaValue: 0.0001, mood: t }], {
+          cycleId: cycle.id,
+        });
+      },
+      async (i) => (await client.mea.meaLatestPerSymbol({ symbols: [coinOf(i)] }))[0]?.mood,
+    );
+
     expect(exact).toBeGreaterThan(refused);
     record({
       id: 'round-trip.1-text',
       area: 'round-trip',
-      tried:
-        'SQL metacharacters, unicode (RTL, combining, astral), emoji sequences, tabs and line breaks, and field-filling runs in 12 free-text fields (profile, wallet, asset, series, point attrs, account, move, load log)',
+      tried: `SQL metacharacters, unicode (RTL, combining, astral), emoji sequences, tabs and line breaks, and field-filling runs in ${fields} free-text fields (profile, wallet, asset, series, point attrs, account, move, load log; str_aux sample modes and their cycle closes; cin_aux session meta, move tradeId and idempotencyKey; mea mood name, formula version and coin mood)`,
       times: exact + refused,
       held: `${exact} read back exactly (module reads and the tables); ${refused} refused by a field's own rule with a ValidationError, nothing altered`,
     });
@@ -302,6 +420,76 @@ describe('instant round trip', () => {
         'instants at years 1, 0050, 0099, 1850, 1970, 2038 and 9999 (ms precision) as epoch ms, Date and ISO string, through putPoint, putPointsBulk and recordMoves',
       times: INSTANTS.length * 3,
       held: `${INSTANTS.length * 3} of ${INSTANTS.length * 3} read back to the millisecond (module reads and util.epoch_ms in SQL); year 0 and 10000 refused with a ValidationError`,
+    });
+  }, 120_000);
+
+  it('str_aux samples and cycles, cin_aux sessions and moves, mea cycles at years 1, 0050 and 9999 read back to the millisecond', async () => {
+    const run = randomUUID().slice(0, 8);
+    const digits = run
+      .replace(/[^0-9]/g, '')
+      .padEnd(4, '7')
+      .slice(0, 4);
+    // samplesBetween reads [from, to) with to at most 9999-12-31T23:59:59.999: the last sample is 1 ms before it
+    const LAST = INSTANTS.at(-1)!;
+    const samples = INSTANTS.map((t) => (t === LAST ? t - 1 : t));
+    const sym = `RT${digits}TSUSDT`;
+    await client.market.upsertSymbol({ symbol: sym });
+    await client.strAux.upsertSamples5s(samples.map((ts, i) => ({ symbol: sym, ts, vInner: i })));
+    const back = await client.strAux.samplesBetween({ symbols: [sym], from: INSTANTS[0]!, to: LAST });
+    expect(back.map((r) => [r.ts.getTime(), r.vInner])).toEqual(samples.map((t, i) => [t, i]));
+    // each sample's cycle starts at the epoch multiple of 40 s at or before it (by hand: floor)
+    const starts = [...new Set(samples.map((t) => Math.floor(t / 40_000) * 40_000))];
+    const cycles = await client.strAux.cyclesBetween({ symbols: [sym], from: INSTANTS[0]!, to: LAST });
+    expect(cycles.map((c) => c.cycleStart.getTime())).toEqual(starts);
+    // the same instants one at a time (the small path)
+    const one = `RT${digits}T1USDT`;
+    await client.market.upsertSymbol({ symbol: one });
+    for (const [i, ts] of samples.entries())
+      await client.strAux.upsertSample5s({ symbol: one, ts, vOuter: i });
+    const oneBack = await client.strAux.samplesBetween({ symbols: [one], from: INSTANTS[0]!, to: LAST });
+    expect(oneBack.map((r) => r.ts.getTime())).toEqual(samples);
+
+    // cin_aux: sessions opened and moves applied at each instant
+    for (const code of ['USDT', 'ETH']) await client.market.upsertAsset({ code });
+    const opened: number[] = [];
+    for (const openedAt of INSTANTS) {
+      const s = await client.cinAux.openSession({ window: '1h', openedAt });
+      opened.push((await client.cinAux.getSession(s.id))!.openedAt.getTime());
+    }
+    expect(opened).toEqual(INSTANTS);
+    const ledger = await client.cinAux.openSession({ window: '1h' });
+    await client.cinAux.fund({ sessionId: ledger.id, asset: 'USDT', usdt: '100' });
+    for (const [i, ts] of INSTANTS.entries())
+      await client.cinAux.applyMove({
+        sessionId: ledger.id,
+        fromAsset: 'USDT',
+        toAsset: 'ETH',
+        executedUsdt: '1',
+        ts,
+        idempotencyKey: `ts-${i}`,
+      });
+    const moves = await client.cinAux.listMoves({ sessionIds: [ledger.id] });
+    expect(moves.map((m) => [m.idempotencyKey, m.ts.getTime()])).toEqual(
+      INSTANTS.map((t, i) => [`ts-${i}`, t]),
+    );
+
+    // mea: cycles started at each instant (startCycle again returns the stored row)
+    const base = Number.parseInt(run, 16);
+    const started: number[] = [];
+    for (const [i, startedAt] of INSTANTS.entries()) {
+      await client.mea.startCycle({ window: '1h', engineCycle: base + i, startedAt });
+      started.push(
+        (await client.mea.startCycle({ window: '1h', engineCycle: base + i })).startedAt.getTime(),
+      );
+    }
+    expect(started).toEqual(INSTANTS);
+    record({
+      id: 'round-trip.3-instants-ledger-str-aux',
+      area: 'round-trip',
+      tried:
+        'instants at years 1, 0050, 0099, 1850, 1970, 2038 and 9999 (ms precision) through strAux.upsertSamples5s / upsertSample5s (and the cycles they roll), cinAux.openSession / applyMove and mea.startCycle',
+      times: INSTANTS.length * 5 + starts.length,
+      held: `${INSTANTS.length * 5 + starts.length} of ${INSTANTS.length * 5 + starts.length} read back to the millisecond through samplesBetween, cyclesBetween (cycle starts the hand-computed 40 s floors), getSession, listMoves and startCycle; the str_aux sample at 9999-12-31T23:59:59.999 is sent 1 ms earlier (samplesBetween's exclusive end cannot pass it)`,
     });
   }, 120_000);
 });
