@@ -363,6 +363,10 @@ $$;
 
 -- Rolls the given (symbol, spec, cycle_start) keys from their samples: upserts the changed rows,
 -- deletes rows left without samples, marks the changed cycles pending. Returns the cycles holding samples.
+-- Every float sum and average of a roll aggregates its rows in time order (`avg(x order by ts)`): a
+-- float sum depends on the order of its terms, and the plan decides the order otherwise, so a
+-- backfill and a live roll of the same samples (or two rolls of one span) could differ in the
+-- last bits.
 create or replace function str_aux.roll_cycle_keys(p_symbols text[], p_specs text[], p_starts timestamptz[])
 returns integer
 language sql
@@ -376,23 +380,23 @@ as $$
   ),
   agg as (
     select k.symbol, k.spec, k.cycle_start, count(*)::integer as samples_count,
-      min(s.v_inner) as v_inner_min, max(s.v_inner) as v_inner_max, avg(s.v_inner) as v_inner_avg,
+      min(s.v_inner) as v_inner_min, max(s.v_inner) as v_inner_max, avg(s.v_inner order by s.ts) as v_inner_avg,
       (array_agg(s.v_inner order by s.ts desc) filter (where s.v_inner is not null))[1] as v_inner_close,
       count(s.v_inner)::integer as v_inner_n,
-      min(s.v_outer) as v_outer_min, max(s.v_outer) as v_outer_max, avg(s.v_outer) as v_outer_avg,
+      min(s.v_outer) as v_outer_min, max(s.v_outer) as v_outer_max, avg(s.v_outer order by s.ts) as v_outer_avg,
       (array_agg(s.v_outer order by s.ts desc) filter (where s.v_outer is not null))[1] as v_outer_close,
       count(s.v_outer)::integer as v_outer_n,
-      avg(s.v_swap) as v_swap_avg,
+      avg(s.v_swap order by s.ts) as v_swap_avg,
       (array_agg(s.v_swap order by s.ts desc) filter (where s.v_swap is not null))[1] as v_swap_close,
       count(s.v_swap)::integer as v_swap_n,
-      avg(s.v_tendency) as v_tendency_avg,
+      avg(s.v_tendency order by s.ts) as v_tendency_avg,
       (array_agg(s.v_tendency order by s.ts desc) filter (where s.v_tendency is not null))[1] as v_tendency_close,
       count(s.v_tendency)::integer as v_tendency_n,
-      avg(s.disruption) as disruption_avg, count(s.disruption)::integer as disruption_n,
-      avg(s.amp) as amp_avg, count(s.amp)::integer as amp_n,
-      avg(s.volt) as volt_avg, count(s.volt)::integer as volt_n,
-      avg(s.inertia) as inertia_avg, count(s.inertia)::integer as inertia_n,
-      avg(s.spread_avg) as spread_avg, count(s.spread_avg)::integer as spread_n,
+      avg(s.disruption order by s.ts) as disruption_avg, count(s.disruption)::integer as disruption_n,
+      avg(s.amp order by s.ts) as amp_avg, count(s.amp)::integer as amp_n,
+      avg(s.volt order by s.ts) as volt_avg, count(s.volt)::integer as volt_n,
+      avg(s.inertia order by s.ts) as inertia_avg, count(s.inertia)::integer as inertia_n,
+      avg(s.spread_avg order by s.ts) as spread_avg, count(s.spread_avg)::integer as spread_n,
       (array_agg(str_aux.safe_div(s.mid_min + s.mid_max, 2) order by s.ts desc)
         filter (where s.mid_min is not null and s.mid_max is not null))[1] as mid_close,
       (array_agg(s.mode_general order by s.ts desc) filter (where s.mode_general is not null))[1] as mode_general_close,
@@ -499,20 +503,20 @@ as $$
     select k.symbol, k.window_label, k.window_start, k.window_end, k.spec,
       count(*)::integer as cycles_count, sum(c.samples_count)::integer as samples_count,
       min(c.v_inner_min) as v_inner_min, max(c.v_inner_max) as v_inner_max,
-      str_aux.safe_div(sum(c.v_inner_avg * c.v_inner_n), nullif(sum(c.v_inner_n), 0)) as v_inner_avg,
+      str_aux.safe_div(sum(c.v_inner_avg * c.v_inner_n order by c.cycle_start), nullif(sum(c.v_inner_n), 0)) as v_inner_avg,
       (array_agg(c.v_inner_close order by c.cycle_start desc) filter (where c.v_inner_close is not null))[1] as v_inner_close,
       min(c.v_outer_min) as v_outer_min, max(c.v_outer_max) as v_outer_max,
-      str_aux.safe_div(sum(c.v_outer_avg * c.v_outer_n), nullif(sum(c.v_outer_n), 0)) as v_outer_avg,
+      str_aux.safe_div(sum(c.v_outer_avg * c.v_outer_n order by c.cycle_start), nullif(sum(c.v_outer_n), 0)) as v_outer_avg,
       (array_agg(c.v_outer_close order by c.cycle_start desc) filter (where c.v_outer_close is not null))[1] as v_outer_close,
-      str_aux.safe_div(sum(c.v_swap_avg * c.v_swap_n), nullif(sum(c.v_swap_n), 0)) as v_swap_avg,
+      str_aux.safe_div(sum(c.v_swap_avg * c.v_swap_n order by c.cycle_start), nullif(sum(c.v_swap_n), 0)) as v_swap_avg,
       (array_agg(c.v_swap_close order by c.cycle_start desc) filter (where c.v_swap_close is not null))[1] as v_swap_close,
-      str_aux.safe_div(sum(c.v_tendency_avg * c.v_tendency_n), nullif(sum(c.v_tendency_n), 0)) as v_tendency_avg,
+      str_aux.safe_div(sum(c.v_tendency_avg * c.v_tendency_n order by c.cycle_start), nullif(sum(c.v_tendency_n), 0)) as v_tendency_avg,
       (array_agg(c.v_tendency_close order by c.cycle_start desc) filter (where c.v_tendency_close is not null))[1] as v_tendency_close,
-      str_aux.safe_div(sum(c.disruption_avg * c.disruption_n), nullif(sum(c.disruption_n), 0)) as disruption_avg,
-      str_aux.safe_div(sum(c.amp_avg * c.amp_n), nullif(sum(c.amp_n), 0)) as amp_avg,
-      str_aux.safe_div(sum(c.volt_avg * c.volt_n), nullif(sum(c.volt_n), 0)) as volt_avg,
-      str_aux.safe_div(sum(c.inertia_avg * c.inertia_n), nullif(sum(c.inertia_n), 0)) as inertia_avg,
-      str_aux.safe_div(sum(c.spread_avg * c.spread_n), nullif(sum(c.spread_n), 0)) as spread_avg,
+      str_aux.safe_div(sum(c.disruption_avg * c.disruption_n order by c.cycle_start), nullif(sum(c.disruption_n), 0)) as disruption_avg,
+      str_aux.safe_div(sum(c.amp_avg * c.amp_n order by c.cycle_start), nullif(sum(c.amp_n), 0)) as amp_avg,
+      str_aux.safe_div(sum(c.volt_avg * c.volt_n order by c.cycle_start), nullif(sum(c.volt_n), 0)) as volt_avg,
+      str_aux.safe_div(sum(c.inertia_avg * c.inertia_n order by c.cycle_start), nullif(sum(c.inertia_n), 0)) as inertia_avg,
+      str_aux.safe_div(sum(c.spread_avg * c.spread_n order by c.cycle_start), nullif(sum(c.spread_n), 0)) as spread_avg,
       (array_agg(c.mid_close order by c.cycle_start desc) filter (where c.mid_close is not null))[1] as mid_close,
       (array_agg(c.mode_general_close order by c.cycle_start desc) filter (where c.mode_general_close is not null))[1] as mode_general_close,
       (array_agg(c.mode_b_close order by c.cycle_start desc) filter (where c.mode_b_close is not null))[1] as mode_b_close
@@ -618,15 +622,15 @@ as $$
            b.i2, b.i3, b.o2, b.o3
     from w
     cross join lateral (
-      select count(*)::integer as samples_count, avg(s.v_inner) as mi, avg(s.v_outer) as mo,
-             avg(s.spread_avg) as spread_avg,
+      select count(*)::integer as samples_count, avg(s.v_inner order by s.ts) as mi, avg(s.v_outer order by s.ts) as mo,
+             avg(s.spread_avg order by s.ts) as spread_avg,
              percentile_cont(0.95) within group (order by s.spread_avg) as spread_p95
       from str_aux.samples_5s s
       where s.symbol = w.symbol and s.ts >= w.lo and s.ts < w.hi
     ) a
     cross join lateral (
-      select avg(str_aux.deviation(s.v_inner, a.mi) ^ 2) as i2, avg(str_aux.deviation(s.v_inner, a.mi) ^ 3) as i3,
-             avg(str_aux.deviation(s.v_outer, a.mo) ^ 2) as o2, avg(str_aux.deviation(s.v_outer, a.mo) ^ 3) as o3
+      select avg(str_aux.deviation(s.v_inner, a.mi) ^ 2 order by s.ts) as i2, avg(str_aux.deviation(s.v_inner, a.mi) ^ 3 order by s.ts) as i3,
+             avg(str_aux.deviation(s.v_outer, a.mo) ^ 2 order by s.ts) as o2, avg(str_aux.deviation(s.v_outer, a.mo) ^ 3 order by s.ts) as o3
       from str_aux.samples_5s s
       where s.symbol = w.symbol and s.ts >= w.lo and s.ts < w.hi
     ) b
