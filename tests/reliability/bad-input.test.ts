@@ -725,6 +725,73 @@ describe('bad input to every writer', () => {
     });
   }, 300_000);
 
+  it('ledger amounts: every amount field of cinAux refuses bad decimals with a ValidationError naming it, nothing written', async () => {
+    // numeric(38,18) holds 20 integer and 18 fractional digits; every ledger amount is >= 0 (most > 0)
+    const BAD_AMOUNTS: [string, unknown][] = [
+      ['negative', '-0.4'],
+      ['negative number', -1e-7],
+      ['19 decimal places', '1.0000000000000000001'],
+      ['21 integer digits', `1${'0'.repeat(20)}`],
+      ['exponent beyond the column', '1e400'],
+      ['a float that lost digits (0.1 + 0.2)', 0.1 + 0.2],
+      ['words', 'abc'],
+      ['comma decimal', '1,5'],
+      ['hex', '0x10'],
+      ['empty', ''],
+      ['edge space', ' 1'],
+      ['"NaN"', 'NaN'],
+      ['"Infinity"', 'Infinity'],
+      ['NaN', Number.NaN],
+      ['boolean', true],
+      ['null', null],
+      ['1 001-digit string', `1.${'0'.repeat(1000)}`],
+    ];
+    const byName = new Map(WRITERS.map((w) => [w.name, w]));
+    const targets: [string, (string | number)[]][] = [
+      ...['usdt', 'units', 'priceUsdt'].map((f) => ['cinAux.fund', [f]] as [string, (string | number)[]]),
+      ...['executedUsdt', 'feeUsdt', 'slippageUsdt', 'priceFromUsdt', 'priceToUsdt'].map(
+        (f) => ['cinAux.applyMove', [f]] as [string, (string | number)[]],
+      ),
+      ['cinAux.addMark', ['priceUsdt']],
+      ['cinAux.addMark', ['bulkUsdt']],
+      ['cinAux.setReference', ['refUsdt']],
+      ['cinAux.setReferencesFromWallet', ['prices', 'BTC']],
+      ...['price', 'qty', 'commission'].map(
+        (f) => ['cinAux.importMovesFromTrades', [0, 0, f]] as [string, (string | number)[]],
+      ),
+      ['cinAux.importMovesFromTrades', [1, 'prices', 'BTC']],
+    ];
+    const before = await rowCounts(db.sql);
+    const wrong: string[] = [];
+    for (const [name, path] of targets) {
+      const w = byName.get(name)!;
+      for (const [kind, value] of BAD_AMOUNTS) {
+        const input = setAt(w.base, path, value);
+        try {
+          await w.call(client, input);
+          wrong.push(`${name} ${path.join('.')} ${kind}: accepted`);
+        } catch (e) {
+          const issues = (e as { issues?: { path: unknown[] }[] }).issues ?? [];
+          // the issue names the field (a two-argument writer's path is within its rows or options)
+          const named = issues.some((i) => String(i.path.at(-1)) === String(path.at(-1)));
+          if ((e as Error).name !== 'ValidationError' || !named)
+            wrong.push(`${name} ${path.join('.')} ${kind}: ${(e as Error).name} ${JSON.stringify(issues)}`);
+        }
+      }
+    }
+    const after = await rowCounts(db.sql);
+    const changed = Object.keys(after).filter((t) => after[t] !== before[t]);
+    expect({ wrong, changed }).toEqual({ wrong: [], changed: [] });
+    const n = targets.length * BAD_AMOUNTS.length;
+    record({
+      id: 'bad-input.2-ledger-amounts',
+      area: 'bad-input',
+      tried: `${BAD_AMOUNTS.length} bad amounts (negative, 19 decimal places, 21 integer digits, 1e400, a JS float that lost digits, words, comma, hex, empty, edge space, "NaN", NaN, boolean, null, 1 001 digits) in each of the ${targets.length} amount fields of fund, applyMove, addMark, setReference, setReferencesFromWallet and importMovesFromTrades`,
+      times: n,
+      held: `${n} of ${n} refused with a ValidationError whose issue names the field; the row count of every table unchanged`,
+    });
+  }, 120_000);
+
   it('the bases are valid: each, alone, is accepted (run rolled back)', async () => {
     // each base, alone, inside a transaction rolled back: the poison is what makes the cases invalid
     const shapeRefusals: string[] = [];
