@@ -11,6 +11,7 @@ import {
   json,
   jsonObject,
   jsonObjectRow,
+  recordOf,
   text,
   timestamptz,
   uuid,
@@ -317,6 +318,15 @@ describe('inputs and rows', () => {
     expect(messages('\udc00a')).toEqual(['must not contain a lone surrogate (ill-formed UTF-16)']);
     expect(messages('')).toEqual(['must be at least 1 character']);
     expect(messages('abcdef')).toEqual(['must be at most 5 characters']);
+  });
+
+  it('recordOf refuses an own "__proto__" key (a bare z.record drops it without an error)', () => {
+    const prices = recordOf(z.string().regex(/^[A-Z]+$/), z.string());
+    expect(prices.parse({ BTC: '1' })).toEqual({ BTC: '1' });
+    expect(
+      prices.safeParse(JSON.parse('{"BTC": "1", "__proto__": "2"}')).error?.issues.map((i) => i.message),
+    ).toEqual(['unknown key: __proto__']);
+    expect(z.record(z.string(), z.string()).safeParse(JSON.parse('{"__proto__": "2"}')).success).toBe(true);
   });
 
   it('JSON inputs are JSON values only, checked in place: the value is passed on unchanged', () => {

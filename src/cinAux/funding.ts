@@ -3,7 +3,7 @@
  * (`setReference`, `setReferencesFromWallet`).
  */
 import { z } from 'zod';
-import { assetCode, decimal, instant, timestamptz, uuid } from '../core/codecs.js';
+import { assetCode, decimal, instant, recordOf, timestamptz, uuid } from '../core/codecs.js';
 import type { Queryable } from '../core/queryable.js';
 import { RUNTIME_COLUMNS } from './columns.js';
 import { parseInput, parseOne, parseRows } from '../core/run.js';
@@ -177,7 +177,7 @@ export const SetReferencesFromWalletInput = z.strictObject({
   /** The balances at this instant (default now): last snapshot at or before it plus the moves up to it. */
   at: instant.optional(),
   /** USDT prices per asset; without one, the session's last mark at or before `at` (USDT: 1). */
-  prices: z.record(assetCode, positiveAmount).optional(),
+  prices: recordOf(assetCode, positiveAmount).optional(),
 });
 export type SetReferencesFromWalletInput = z.input<typeof SetReferencesFromWalletInput>;
 

@@ -1,6 +1,6 @@
 /** Exchange fills turned into moves (`importMovesFromTrades`), idempotent by (symbol, trade id). */
 import { z } from 'zod';
-import { assetCode, instant, int8, symbol } from '../core/codecs.js';
+import { assetCode, instant, int8, recordOf, symbol } from '../core/codecs.js';
 import { ValidationError } from '../core/errors.js';
 import type { Queryable } from '../core/queryable.js';
 import { parseInput, parseRows } from '../core/run.js';
@@ -51,7 +51,7 @@ export type TradeInput = z.input<typeof TradeInput>;
 export const ImportOptions = z.strictObject({
   sessionId,
   /** USDT prices of non-USDT quotes and commission assets ({ BTC: '40000' }). */
-  prices: z.record(assetCode, positiveAmount).optional(),
+  prices: recordOf(assetCode, positiveAmount).optional(),
 });
 export type ImportOptions = z.input<typeof ImportOptions>;
 

@@ -192,6 +192,19 @@ export const assetCode = z
   .string()
   .regex(/^[A-Z0-9]{1,20}$/, 'expected an upper-case asset code such as BTC');
 
+/**
+ * A record input (`{ BTC: '40000' }`) whose keys and values are checked. Unlike a bare `z.record`,
+ * an own `"__proto__"` key is refused (zod skips it: it would vanish without an error).
+ */
+export function recordOf<K extends z.core.$ZodRecordKey, V extends z.ZodType>(key: K, value: V) {
+  return z
+    .custom<unknown>(
+      (v) => !(v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')),
+      'unknown key: __proto__',
+    )
+    .pipe(z.record(key, value));
+}
+
 // --------------------------------------------------------------------------------------------- JSON
 
 /** A JSON value: what `jsonb` stores and gives back. */

@@ -632,18 +632,7 @@ class Rollback extends Error {}
  * matching one runs in a rolled-back transaction and is listed as open in docs/reliability.md; a
  * fixed defect simply stops matching anything refused. Remove an entry once its module is fixed.
  */
-const KNOWN_DEFECTS: { writer: string; how: RegExp; note: string }[] = [
-  {
-    writer: 'cinAux.setReferencesFromWallet',
-    how: /^extra key __proto__ at prices$/,
-    note: 'cinAux.setReferencesFromWallet: an own "__proto__" key in `prices` (as JSON.parse makes it) is dropped by z.record and the call accepted, not refused as an unknown asset code',
-  },
-  {
-    writer: 'cinAux.importMovesFromTrades',
-    how: /^extra key __proto__ at 1\.prices$/,
-    note: 'cinAux.importMovesFromTrades: an own "__proto__" key in `options.prices` is dropped by z.record and the trades imported, not refused as an unknown asset code',
-  },
-];
+const KNOWN_DEFECTS: { writer: string; how: RegExp; note: string }[] = [];
 
 /**
  * Generated cases that are valid inputs by the spec: run where they cannot write (rolled back), not
