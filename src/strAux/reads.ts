@@ -2,6 +2,7 @@
  * str_aux reads: cycles and windows of a span, the latest windows, stats and vectors, the health of
  * the flow and its gaps. Every read takes many symbols; each row names its symbol.
  */
+import type { z } from 'zod';
 import type { Queryable } from '../core/queryable.js';
 import { pgArray } from '../core/arrays.js';
 import { parseInput, parseRows, run } from '../core/run.js';
@@ -71,13 +72,29 @@ export async function cyclesBetween(sql: Queryable, input: CyclesBetweenInput): 
   return parseRows('str_aux.cycles_40s', CycleRow, rows);
 }
 
-/** `where` of the window reads. */
-function windowFilter(sql: Queryable, alias: string, q: ReturnType<typeof WindowsBetweenInput.parse>) {
-  const a = sql.unsafe(alias);
-  return sql`
-    ${a}.symbol = any(${pgArray(q.symbols)}::text[]) and ${a}.window_start >= ${q.from} and ${a}.window_start < ${q.to}
-    ${q.windows === undefined ? sql`` : sql`and ${a}.window_label = any(${pgArray(q.windows)}::text[])`}
-  `;
+/**
+ * The rows of one per-window table (`windows`, `window_stats`, `window_vectors`) whose windows match
+ * the input (symbols, optional labels, windowStart in [from, to)), by symbol, label and time.
+ */
+async function windowTableRows<S extends z.ZodType>(
+  sql: Queryable,
+  op: string,
+  input: WindowsBetweenInput,
+  table: 'windows' | 'window_stats' | 'window_vectors',
+  columns: (alias: string) => string,
+  schema: S,
+): Promise<z.output<S>[]> {
+  const q = parseInput(op, WindowsBetweenInput, input);
+  const rows = await run(
+    op,
+    sql`
+      select ${sql.unsafe(columns('t'))} from ${sql.unsafe(`str_aux.${table}`)} t
+      where t.symbol = any(${pgArray(q.symbols)}::text[]) and t.window_start >= ${q.from} and t.window_start < ${q.to}
+        ${q.windows === undefined ? sql`` : sql`and t.window_label = any(${pgArray(q.windows)}::text[])`}
+      order by t.symbol, t.window_label, t.window_start
+    `,
+  );
+  return parseRows(`str_aux.${table}`, schema, rows);
 }
 
 /**
@@ -91,17 +108,7 @@ function windowFilter(sql: Queryable, alias: string, q: ReturnType<typeof Window
  * @throws ValidationError when the input is malformed (nothing is sent)
  */
 export async function windowsBetween(sql: Queryable, input: WindowsBetweenInput): Promise<WindowRow[]> {
-  const op = 'strAux.windowsBetween';
-  const q = parseInput(op, WindowsBetweenInput, input);
-  const rows = await run(
-    op,
-    sql`
-      select ${sql.unsafe(windowColumns('w'))} from str_aux.windows w
-      where ${windowFilter(sql, 'w', q)}
-      order by w.symbol, w.window_label, w.window_start
-    `,
-  );
-  return parseRows('str_aux.windows', WindowRow, rows);
+  return windowTableRows(sql, 'strAux.windowsBetween', input, 'windows', windowColumns, WindowRow);
 }
 
 /**
@@ -143,17 +150,7 @@ export async function latestWindows(sql: Queryable, filter: LatestWindowsFilter 
  * @throws ValidationError when the input is malformed (nothing is sent)
  */
 export async function windowStats(sql: Queryable, input: WindowsBetweenInput): Promise<WindowStatsRow[]> {
-  const op = 'strAux.windowStats';
-  const q = parseInput(op, WindowsBetweenInput, input);
-  const rows = await run(
-    op,
-    sql`
-      select ${sql.unsafe(statsColumns('t'))} from str_aux.window_stats t
-      where ${windowFilter(sql, 't', q)}
-      order by t.symbol, t.window_label, t.window_start
-    `,
-  );
-  return parseRows('str_aux.window_stats', WindowStatsRow, rows);
+  return windowTableRows(sql, 'strAux.windowStats', input, 'window_stats', statsColumns, WindowStatsRow);
 }
 
 /**
@@ -168,17 +165,14 @@ export async function windowStats(sql: Queryable, input: WindowsBetweenInput): P
  * @throws ValidationError when the input is malformed (nothing is sent)
  */
 export async function windowVectors(sql: Queryable, input: WindowsBetweenInput): Promise<WindowVectorRow[]> {
-  const op = 'strAux.windowVectors';
-  const q = parseInput(op, WindowsBetweenInput, input);
-  const rows = await run(
-    op,
-    sql`
-      select ${sql.unsafe(vectorColumns('v'))} from str_aux.window_vectors v
-      where ${windowFilter(sql, 'v', q)}
-      order by v.symbol, v.window_label, v.window_start
-    `,
+  return windowTableRows(
+    sql,
+    'strAux.windowVectors',
+    input,
+    'window_vectors',
+    vectorColumns,
+    WindowVectorRow,
   );
-  return parseRows('str_aux.window_vectors', WindowVectorRow, rows);
 }
 
 /**
